@@ -1,0 +1,3 @@
+from healthimaging_mcp.cli import main
+
+raise SystemExit(main())

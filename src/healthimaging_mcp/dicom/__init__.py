@@ -1,0 +1,1 @@
+"""Pure DICOM metadata core: normalisation into HealthImaging levels, summaries, PHI. No I/O."""

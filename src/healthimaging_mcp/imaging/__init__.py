@@ -1,0 +1,1 @@
+"""Pure image pipeline: decode stored frames, window, encode. No I/O."""

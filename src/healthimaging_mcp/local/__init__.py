@@ -1,0 +1,1 @@
+"""A HealthImaging-compatible local service that unmodified boto3 talks to over HTTP."""
