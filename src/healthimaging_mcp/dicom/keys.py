@@ -1,0 +1,60 @@
+"""Attribute keys of HealthImaging metadata: DICOM keywords, or 8 uppercase hex digits when there is none."""
+
+from __future__ import annotations
+
+import re
+
+from pydicom import datadict
+
+__all__ = ["dictionary_entry", "is_hex_key", "is_private_tag", "keyword_or_hex", "tag_of"]
+
+_HEX_KEY = re.compile(r"[0-9A-Fa-f]{8}")
+_REPEATER_BASE_TAGS: dict[str, int] = {
+    entry[4]: int(mask.replace("x", "0"), 16) for mask, entry in datadict.RepeatersDictionary.items() if entry[4]
+}
+
+
+def is_private_tag(tag: int) -> bool:
+    """True for tags in odd groups (private data elements and private creators)."""
+    return bool((int(tag) >> 16) & 1)
+
+
+def is_hex_key(key: str) -> bool:
+    """True when ``key`` is an 8-hex-digit tag key such as ``"00091001"``."""
+    return bool(_HEX_KEY.fullmatch(key))
+
+
+def dictionary_entry(tag: int) -> tuple[str, str, str, str, str] | None:
+    """The public dictionary entry (VR, VM, name, retired, keyword) for ``tag``, or ``None``.
+
+    Repeating groups (overlays, curves) resolve only for their first group (e.g. ``60003000``), so each
+    key names exactly one tag.
+    """
+    tag = int(tag)
+    if is_private_tag(tag):
+        return None
+    entry = datadict.DicomDictionary.get(tag)
+    if entry is not None:
+        return entry
+    mask = datadict.mask_match(tag)
+    if mask is not None and int(mask.replace("x", "0"), 16) == tag:
+        return datadict.RepeatersDictionary[mask]
+    return None
+
+
+def keyword_or_hex(tag: int) -> str:
+    """The metadata key of ``tag``: its DICOM keyword, else 8 uppercase hex digits (private, unknown)."""
+    entry = dictionary_entry(tag)
+    if entry is not None and entry[4]:
+        return entry[4]
+    return f"{int(tag):08X}"
+
+
+def tag_of(key: str) -> int | None:
+    """The tag a metadata key names (keyword or 8 hex digits), or ``None`` if it names none."""
+    if is_hex_key(key):
+        return int(key, 16)
+    tag = datadict.tag_for_keyword(key)
+    if tag is not None:
+        return tag
+    return _REPEATER_BASE_TAGS.get(key)

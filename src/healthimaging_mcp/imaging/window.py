@@ -1,0 +1,192 @@
+"""Modality LUT (rescale) and VOI windowing (PS3.3 C.11.1 and C.11.2) to 8-bit grey levels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .attributes import find_value, get_value, to_float, to_floats, to_text
+
+#: Standard CT window presets as (center, width) in Hounsfield units.
+WINDOW_PRESETS: dict[str, tuple[float, float]] = {
+    "lung": (-600.0, 1500.0),
+    "mediastinum": (40.0, 400.0),
+    "soft_tissue": (40.0, 400.0),
+    "bone": (400.0, 1800.0),
+    "brain": (40.0, 80.0),
+    "subdural": (75.0, 215.0),
+    "stroke": (40.0, 40.0),
+    "abdomen": (60.0, 400.0),
+    "liver": (60.0, 150.0),
+    "spine": (50.0, 250.0),
+}
+
+VoiFunction = Literal["LINEAR", "LINEAR_EXACT", "SIGMOID"]
+WindowKind = Literal["explicit", "preset", "dicom", "auto", "none"]
+AUTO_PERCENTILES = (0.5, 99.5)
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """How to pick the VOI window: explicit values, a named preset, the instance's own, auto, or none."""
+
+    kind: WindowKind = "dicom"
+    center: float | None = None
+    width: float | None = None
+    preset: str | None = None
+
+    @classmethod
+    def explicit(cls, center: float, width: float) -> WindowSpec:
+        return cls("explicit", float(center), float(width))
+
+    @classmethod
+    def named(cls, preset: str) -> WindowSpec:
+        key = preset.strip().lower().replace(" ", "_").replace("-", "_")
+        if key not in WINDOW_PRESETS:
+            raise ValueError(f"unknown window preset {preset!r}; choose from {', '.join(sorted(WINDOW_PRESETS))}")
+        return cls("preset", *WINDOW_PRESETS[key], preset=key)
+
+    @classmethod
+    def from_dicom(cls) -> WindowSpec:
+        """The instance's WindowCenter/WindowWidth, falling back to auto when absent."""
+        return cls("dicom")
+
+    @classmethod
+    def auto(cls) -> WindowSpec:
+        return cls("auto")
+
+    @classmethod
+    def none(cls) -> WindowSpec:
+        return cls("none")
+
+
+@dataclass(frozen=True)
+class ResolvedWindow:
+    """The window actually applied, and where it came from ("explicit", "preset:lung", "dicom", "auto")."""
+
+    center: float
+    width: float
+    source: str
+    function: VoiFunction = "LINEAR"
+
+
+# ------------------------------------------------------------------------------------------ modality LUT
+
+
+def rescale_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float]:
+    """(slope, intercept) from RescaleSlope/RescaleIntercept (absent ⇒ identity)."""
+    slope = to_float(find_value(attrs, "RescaleSlope", frame_index))
+    intercept = to_float(find_value(attrs, "RescaleIntercept", frame_index))
+    return (1.0 if slope is None or slope == 0 else slope), (intercept or 0.0)
+
+
+def apply_modality_lut(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> np.ndarray:
+    """Stored values → modality values (e.g. HU) as float32: `pixels * slope + intercept`."""
+    slope, intercept = rescale_of(attrs, frame_index)
+    out = pixels.astype(np.float32)
+    if slope != 1.0:
+        out *= np.float32(slope)
+    if intercept != 0.0:
+        out += np.float32(intercept)
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- VOI
+
+
+def voi_function_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> VoiFunction:
+    text = (to_text(find_value(attrs, "VOILUTFunction", frame_index)) or "LINEAR").upper()
+    return text if text in ("LINEAR_EXACT", "SIGMOID") else "LINEAR"  # type: ignore[return-value]
+
+
+def dicom_window_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float] | None:
+    """The first WindowCenter/WindowWidth pair of the instance (or of the frame's functional groups)."""
+    centers = to_floats(find_value(attrs, "WindowCenter", frame_index))
+    widths = to_floats(find_value(attrs, "WindowWidth", frame_index))
+    if not centers or not widths or widths[0] <= 0:
+        return None
+    return centers[0], widths[0]
+
+
+def padding_value_of(attrs: Mapping[str, Any] | Any) -> float | None:
+    return to_float(get_value(attrs, "PixelPaddingValue"))
+
+
+def auto_window(values: np.ndarray, *, exclude: float | None = None) -> tuple[float, float]:
+    """(center, width) spanning the 0.5–99.5 percentiles of `values`, ignoring `exclude` (padding)."""
+    flat = values.reshape(-1)
+    if exclude is not None:
+        kept = flat[flat != exclude]
+        flat = kept if kept.size else flat
+    if flat.size == 0:
+        return 0.0, 1.0
+    low, high = (float(v) for v in np.percentile(flat, AUTO_PERCENTILES))
+    if high <= low:
+        low, high = float(flat.min()), float(flat.max())
+    width = max(high - low, 1.0)
+    return (low + high) / 2.0, width
+
+
+def resolve_window(
+    spec: WindowSpec | None,
+    attrs: Mapping[str, Any] | Any,
+    modality_values: np.ndarray | None = None,
+    *,
+    frame_index: int = 0,
+) -> ResolvedWindow | None:
+    """Turn a WindowSpec into numbers. None spec ⇒ the instance's window, else auto. "none" ⇒ None."""
+    spec = spec or WindowSpec.from_dicom()
+    function = voi_function_of(attrs, frame_index)
+    if spec.kind == "none":
+        return None
+    if spec.kind in ("explicit", "preset"):
+        if spec.center is None or spec.width is None:
+            raise ValueError("an explicit window needs both center and width")
+        source = f"preset:{spec.preset}" if spec.kind == "preset" else "explicit"
+        return ResolvedWindow(spec.center, max(spec.width, 1e-3), source, function)
+    if spec.kind == "dicom":
+        found = dicom_window_of(attrs, frame_index)
+        if found is not None:
+            return ResolvedWindow(found[0], found[1], "dicom", function)
+    if modality_values is None:
+        raise ValueError("an automatic window needs the modality values")
+    padding = padding_value_of(attrs)
+    if padding is not None:
+        slope, intercept = rescale_of(attrs, frame_index)
+        padding = padding * slope + intercept
+    center, width = auto_window(modality_values, exclude=padding)
+    return ResolvedWindow(center, width, "auto", "LINEAR")
+
+
+def voi_linear_coefficients(window: ResolvedWindow) -> tuple[float, float]:
+    """(scale, offset) so that `y = (x - offset) * scale` then clip to [0, 255] equals the VOI function."""
+    if window.function == "LINEAR_EXACT":
+        low = window.center - window.width / 2.0
+        return 255.0 / max(window.width, 1e-6), low
+    # PS3.3 C.11.2.1.2.1: x <= c - 0.5 - (w-1)/2 → 0; x > c - 0.5 + (w-1)/2 → 255; linear between.
+    span = max(window.width - 1.0, 1e-6)
+    low = window.center - 0.5 - span / 2.0
+    return 255.0 / span, low
+
+
+def apply_voi(values: np.ndarray, window: ResolvedWindow, *, invert: bool = False) -> np.ndarray:
+    """Modality values → uint8 grey levels with LINEAR, LINEAR_EXACT or SIGMOID; `invert` for MONOCHROME1."""
+    work = np.array(values, dtype=np.float32, copy=True)
+    if window.function == "SIGMOID":
+        work -= np.float32(window.center)
+        work *= np.float32(-4.0 / max(window.width, 1e-6))
+        np.exp(work, out=work)
+        work += np.float32(1.0)
+        np.divide(np.float32(255.0), work, out=work)
+    else:
+        scale, low = voi_linear_coefficients(window)
+        work -= np.float32(low)
+        work *= np.float32(scale)
+    np.clip(work, 0.0, 255.0, out=work)
+    if invert:
+        np.subtract(np.float32(255.0), work, out=work)
+    work += np.float32(0.5)
+    return work.astype(np.uint8)

@@ -1,0 +1,123 @@
+"""The ASGI application: one listener for control-plane and `runtime-` routes, whatever the Host header."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio
+from botocore import xform_name
+
+from .auth import Authenticator, Caller
+from .errors import InternalError, NotFoundError, ServiceError
+from .limits import FaultInjector, Throttle
+from .model import find_route
+from .protocol import (
+    HttpRequest,
+    HttpResponse,
+    bind_request,
+    error_response,
+    new_request_id,
+    serialize_response,
+)
+from .validation import validate
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class LocalHealthImagingApp:
+    """Dispatches each operation to `backend.<boto3 method name>(params, caller) -> output dict`."""
+
+    def __init__(
+        self,
+        backend: object,
+        authenticator: Authenticator | None = None,
+        *,
+        throttle: Throttle | None = None,
+        faults: FaultInjector | None = None,
+    ) -> None:
+        self.backend = backend
+        self.authenticator = authenticator or Authenticator()
+        self.throttle = throttle or Throttle()
+        self.faults = faults or FaultInjector()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = await _read_request(scope, receive)
+        response = await anyio.to_thread.run_sync(self.handle, request)
+        headers = [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.body})
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """Route, authenticate, bind, validate, dispatch and serialize one request (blocking)."""
+        request_id = new_request_id()
+        found = find_route(request.method, request.raw_path)
+        if found is None:
+            error = NotFoundError(f"No operation matches {request.method} {request.raw_path}")
+            error.code = "UnknownOperationException"
+            return error_response(error, request_id)
+        op, labels = found
+        allowed = {shape.name for shape in op.error_shapes}
+        try:
+            caller: Caller = self.authenticator.authenticate(request)
+            self.faults.check(op.name)
+            self.throttle.check(op.name)
+            params = bind_request(op, labels, request)
+            if op.input_shape is not None:
+                validate(op.input_shape, params)
+            handler = getattr(self.backend, xform_name(op.name))
+            output = handler(params, caller)
+            return serialize_response(op, output, request_id)
+        except ServiceError as error:
+            if error.code not in allowed:
+                log.error("%s raised %s, which its model does not list", op.name, error.code)
+                error = InternalError("The service encountered an unexpected error")
+            if error.code == "InternalServerException":
+                log.warning("%s failed: %s", op.name, error.message)
+            return error_response(error, request_id)
+        except Exception:
+            log.exception("%s crashed", op.name)
+            return error_response(InternalError("The service encountered an unexpected error"), request_id)
+
+
+async def _read_request(scope: Scope, receive: Receive) -> HttpRequest:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    return HttpRequest(
+        method=scope["method"],
+        raw_path=raw_path.decode("latin-1"),
+        raw_query=raw_query,
+        query=parse_qs(raw_query, keep_blank_values=True),
+        headers=headers,
+        body=b"".join(chunks),
+    )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

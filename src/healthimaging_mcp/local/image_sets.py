@@ -1,0 +1,171 @@
+"""Image sets in storage: documents per version, frames, search columns, primary hierarchy.
+
+Every change is one SQLite transaction that writes the new version row, the image set row and its frame
+rows together; blobs are written (content-addressed) before the transaction, so a crash leaves at most
+unreferenced blob files, never a half image set.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..dicom.summary import dicom_tags_summary, hierarchy_key_elements
+from .arns import image_set_arn, new_id
+from .base import BackendBase
+from .errors import ConflictError
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    frame_id: str
+    blob: str
+    stored_syntax: str | None
+
+
+def study_date_time(tags: dict[str, Any]) -> str | None:
+    """Sortable `YYYYMMDDHHMMSS` form of the study date and time, or None without a date."""
+    date = (tags.get("DICOMStudyDate") or "").strip()
+    if not date:
+        return None
+    time = (tags.get("DICOMStudyTime") or "").split(".")[0].strip()
+    return date[:8] + time.ljust(6, "0")[:6]
+
+
+def index_columns(document: dict[str, Any]) -> dict[str, Any]:
+    tags = dicom_tags_summary(document)
+    series = document.get("Study", {}).get("Series", {})
+    return {
+        "study_uid": tags.get("DICOMStudyInstanceUID"),
+        "series_uid": tags.get("DICOMSeriesInstanceUID") or next(iter(series), None),
+        "patient_id": tags.get("DICOMPatientId"),
+        "accession_number": tags.get("DICOMAccessionNumber"),
+        "study_id": tags.get("DICOMStudyId"),
+        "study_date_time": study_date_time(tags),
+        "dicom_tags": json.dumps(tags, separators=(",", ":")),
+        "hierarchy": json.dumps(hierarchy_key_elements(document), sort_keys=True),
+    }
+
+
+def encode_document(document: dict[str, Any]) -> bytes:
+    raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+    return gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+class ImageSetStore(BackendBase):
+    def load_document(self, image_set_id: str, version: int) -> dict[str, Any]:
+        row = self.db.one(
+            "SELECT metadata_blob FROM versions WHERE image_set_id = ? AND version = ?", image_set_id, version
+        )
+        if row is None:
+            raise KeyError(f"{image_set_id} v{version}")
+        document: dict[str, Any] = json.loads(gzip.decompress(self.blobs.get(row["metadata_blob"])))
+        return document
+
+    def insert_image_set(
+        self,
+        conn: sqlite3.Connection,
+        datastore: sqlite3.Row,
+        document: dict[str, Any],
+        frames: Iterable[FrameRecord],
+        *,
+        is_primary: bool,
+        workflow_status: str,
+        now: float,
+    ) -> str:
+        image_set_id = new_id()
+        document = {**document, "DatastoreID": datastore["id"], "ImageSetID": image_set_id}
+        blob = self.blobs.put(encode_document(document))
+        columns = index_columns(document)
+        conn.execute(
+            """INSERT INTO image_sets (id, datastore_id, arn, is_primary, state, workflow_status, latest_version,
+                   created_at, updated_at, study_uid, series_uid, patient_id, accession_number, study_id,
+                   study_date_time, dicom_tags, hierarchy)
+               VALUES (?, ?, ?, ?, 'ACTIVE', ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                image_set_id,
+                datastore["id"],
+                image_set_arn(datastore["arn"], image_set_id),
+                int(is_primary),
+                workflow_status,
+                now,
+                now,
+                *columns.values(),
+            ),
+        )
+        conn.execute(
+            "INSERT INTO versions VALUES (?, 1, ?, 'ACTIVE', ?, ?, NULL, NULL, 0)",
+            (image_set_id, blob, workflow_status, now),
+        )
+        self._add_frames(conn, image_set_id, frames)
+        return image_set_id
+
+    def add_version(
+        self,
+        conn: sqlite3.Connection,
+        image_set: sqlite3.Row,
+        document: dict[str, Any],
+        frames: Iterable[FrameRecord] = (),
+        *,
+        workflow_status: str,
+        now: float,
+        forced: bool = False,
+        is_primary: bool | None = None,
+    ) -> int:
+        """Write `document` as the next version of `image_set` (whose row must be current)."""
+        version = int(image_set["latest_version"]) + 1
+        document = {**document, "DatastoreID": image_set["datastore_id"], "ImageSetID": image_set["id"]}
+        blob = self.blobs.put(encode_document(document))
+        columns = index_columns(document)
+        primary = image_set["is_primary"] if is_primary is None else int(is_primary)
+        changed = conn.execute(
+            f"""UPDATE image_sets SET latest_version = ?, workflow_status = ?, updated_at = ?, state = 'ACTIVE',
+                   message = NULL, is_primary = ?, {", ".join(f"{name} = ?" for name in columns)}
+               WHERE id = ? AND latest_version = ?""",
+            (version, workflow_status, now, primary, *columns.values(), image_set["id"], version - 1),
+        ).rowcount
+        if changed != 1:
+            raise ConflictError(f"Image set {image_set['id']} changed while this request ran; read it again and retry")
+        conn.execute(
+            "INSERT INTO versions VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, NULL, ?)",
+            (image_set["id"], version, blob, workflow_status, image_set["created_at"], now, int(forced)),
+        )
+        self._add_frames(conn, image_set["id"], frames)
+        return version
+
+    @staticmethod
+    def _add_frames(conn: sqlite3.Connection, image_set_id: str, frames: Iterable[FrameRecord]) -> None:
+        conn.executemany(
+            "INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?)",
+            [(image_set_id, f.frame_id, f.blob, f.stored_syntax) for f in frames],
+        )
+
+    def frame_records(self, image_set_id: str, frame_ids: Iterable[str] | None = None) -> list[FrameRecord]:
+        rows = self.db.all("SELECT frame_id, blob, stored_syntax FROM frames WHERE image_set_id = ?", image_set_id)
+        wanted = None if frame_ids is None else set(frame_ids)
+        return [
+            FrameRecord(r["frame_id"], r["blob"], r["stored_syntax"])
+            for r in rows
+            if wanted is None or r["frame_id"] in wanted
+        ]
+
+    def primary_for(self, datastore_id: str, study_uid: str, series_uid: str) -> sqlite3.Row | None:
+        return self.db.one(
+            """SELECT * FROM image_sets WHERE datastore_id = ? AND study_uid = ? AND series_uid = ?
+               AND is_primary = 1 AND state != 'DELETED'""",
+            datastore_id,
+            study_uid,
+            series_uid,
+        )
+
+    def purge_unreferenced(self, blobs: Iterable[str]) -> None:
+        """Delete blob files no frame or version refers to any more (after an image set is deleted)."""
+        for key in set(blobs):
+            in_frames = self.db.one("SELECT 1 FROM frames WHERE blob = ? LIMIT 1", key)
+            in_versions = self.db.one("SELECT 1 FROM versions WHERE metadata_blob = ? LIMIT 1", key)
+            if in_frames is None and in_versions is None:
+                self.blobs.delete(key)

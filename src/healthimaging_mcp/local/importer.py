@@ -1,0 +1,113 @@
+"""Organise prepared instances into image sets the way HealthImaging does.
+
+One primary image set per (study, series). Instances whose study/series key elements agree with the
+existing primary image set merge into it (a new version); conflicting ones go into a new non-primary image
+set. Re-importing a SOP instance replaces it instead of duplicating it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from ..dicom.summary import hierarchy_key_elements, key_element_conflicts
+from .image_sets import FrameRecord, ImageSetStore
+from .ingest import PreparedInstance
+
+
+@dataclass(frozen=True)
+class ImportedImageSet:
+    image_set_id: str
+    version: int
+    is_primary: bool
+    sop_instance_uids: tuple[str, ...]
+
+
+def _hierarchy(instance: PreparedInstance) -> str:
+    return json.dumps(hierarchy_key_elements(instance.normalized), sort_keys=True)
+
+
+def _merge_into(document: dict[str, Any], instances: list[PreparedInstance]) -> dict[str, Any]:
+    """A new document with `instances` added (or replaced) and their level attributes applied."""
+    document = copy.deepcopy(document)
+    patient = document.setdefault("Patient", {}).setdefault("DICOM", {})
+    study = document.setdefault("Study", {})
+    study_dicom = study.setdefault("DICOM", {})
+    series_map = study.setdefault("Series", {})
+    for instance in instances:
+        normalized = instance.normalized
+        patient.update(normalized.patient)
+        study_dicom.update(normalized.study)
+        series = series_map.setdefault(normalized.series_instance_uid, {"DICOM": {}, "Instances": {}})
+        series["DICOM"].update(normalized.series)
+        series["Instances"][normalized.sop_instance_uid] = instance.entry
+    return document
+
+
+def _new_document(instances: list[PreparedInstance]) -> dict[str, Any]:
+    return _merge_into(
+        {"SchemaVersion": "1.1", "Patient": {"DICOM": {}}, "Study": {"DICOM": {}, "Series": {}}}, instances
+    )
+
+
+def _frames(instances: list[PreparedInstance]) -> list[FrameRecord]:
+    return [frame for instance in instances for frame in instance.frames]
+
+
+class Importer(ImageSetStore):
+    def import_instances(self, datastore_id: str, instances: list[PreparedInstance]) -> list[ImportedImageSet]:
+        """Commit prepared instances into image sets; one transaction per image set."""
+        groups: dict[tuple[str, str], dict[str, list[PreparedInstance]]] = defaultdict(lambda: defaultdict(list))
+        for instance in instances:
+            groups[instance.key][_hierarchy(instance)].append(instance)
+        results = []
+        for (study_uid, series_uid), variants in groups.items():
+            for hierarchy, members in variants.items():
+                results.append(self._commit(datastore_id, study_uid, series_uid, hierarchy, members))
+        return results
+
+    def _commit(
+        self,
+        datastore_id: str,
+        study_uid: str,
+        series_uid: str,
+        hierarchy: str,
+        members: list[PreparedInstance],
+    ) -> ImportedImageSet:
+        uids = tuple(m.normalized.sop_instance_uid for m in members)
+        now = self.now()
+        with self.db.write() as conn:
+            datastore = self.datastore_row(datastore_id)
+            primary = self._primary(conn, datastore_id, study_uid, series_uid)
+            if primary is not None and not key_element_conflicts(
+                json.loads(primary["hierarchy"]), json.loads(hierarchy)
+            ):
+                document = _merge_into(self.load_document(primary["id"], int(primary["latest_version"])), members)
+                version = self.add_version(
+                    conn, primary, document, _frames(members), workflow_status="IMPORTED", now=now
+                )
+                return ImportedImageSet(primary["id"], version, True, uids)
+            is_primary = primary is None
+            image_set_id = self.insert_image_set(
+                conn,
+                datastore,
+                _new_document(members),
+                _frames(members),
+                is_primary=is_primary,
+                workflow_status="CREATED",
+                now=now,
+            )
+            return ImportedImageSet(image_set_id, 1, is_primary, uids)
+
+    @staticmethod
+    def _primary(conn: sqlite3.Connection, datastore_id: str, study_uid: str, series_uid: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = conn.execute(
+            """SELECT * FROM image_sets WHERE datastore_id = ? AND study_uid = ? AND series_uid = ?
+               AND is_primary = 1 AND state != 'DELETED'""",
+            (datastore_id, study_uid, series_uid),
+        ).fetchone()
+        return row

@@ -1,0 +1,107 @@
+"""CreateDatastore, GetDatastore, ListDatastores, DeleteDatastore."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from .arns import datastore_arn, new_id
+from .auth import Caller
+from .base import MAX_DATASTORES, BackendBase
+from .errors import ConflictError, QuotaExceededError
+from .paging import decode_token, encode_token, fingerprint, page_size
+
+
+def _summary(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "datastoreId": row["id"],
+        "datastoreName": row["name"],
+        "datastoreStatus": row["status"],
+        "datastoreArn": row["arn"],
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+    }
+
+
+class DatastoreOps(BackendBase):
+    def create_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        token = p["clientToken"]
+        request = fingerprint({k: v for k, v in p.items() if k != "clientToken"})
+        existing = self.db.one("SELECT * FROM datastores WHERE client_token = ?", token)
+        if existing is not None:
+            if existing["request_fingerprint"] != request:
+                raise ConflictError("clientToken was already used with different parameters")
+            return {"datastoreId": existing["id"], "datastoreStatus": "CREATING"}
+        live = self.db.one("SELECT COUNT(*) AS n FROM datastores WHERE status != 'DELETED'")
+        if live is not None and live["n"] >= MAX_DATASTORES:
+            raise QuotaExceededError(f"At most {MAX_DATASTORES} datastores per region; delete one first")
+        datastore_id, now = new_id(), self.now()
+        arn = datastore_arn(caller.region or self.config.default_region, datastore_id, self.config.account_id)
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO datastores VALUES (?, ?, 'ACTIVE', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    datastore_id,
+                    p.get("datastoreName") or datastore_id,
+                    arn,
+                    p.get("kmsKeyArn"),
+                    p.get("lambdaAuthorizerArn"),
+                    p.get("losslessStorageFormat", "HTJ2K"),
+                    now,
+                    now,
+                    token,
+                    request,
+                ),
+            )
+            conn.executemany("INSERT INTO tags VALUES (?, ?, ?)", [(arn, k, v) for k, v in p.get("tags", {}).items()])
+        return {"datastoreId": datastore_id, "datastoreStatus": "CREATING"}
+
+    def get_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.datastore_row(p["datastoreId"], require_active=False)
+        props = _summary(row)
+        props["losslessStorageFormat"] = row["lossless_storage_format"]
+        props["kmsKeyArn"] = row["kms_key_arn"]
+        props["lambdaAuthorizerArn"] = row["lambda_authorizer_arn"]
+        return {"datastoreProperties": props}
+
+    def list_datastores(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        status = p.get("datastoreStatus")
+        query = fingerprint("ListDatastores", status)
+        sql, args = "SELECT * FROM datastores WHERE 1 = 1", []
+        if status:
+            sql += " AND status = ?"
+            args.append(status)
+        if p.get("nextToken"):
+            created, last_id = decode_token(p["nextToken"], query)
+            sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
+            args += [created, created, last_id]
+        limit = page_size(p.get("maxResults"))
+        rows = self.db.all(sql + " ORDER BY created_at, id LIMIT ?", *args, limit + 1)
+        out: dict[str, Any] = {"datastoreSummaries": [_summary(r) for r in rows[:limit]]}
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            out["nextToken"] = encode_token(query, [last["created_at"], last["id"]])
+        return out
+
+    def delete_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.datastore_row(p["datastoreId"])
+        busy = self.db.one(
+            "SELECT COUNT(*) AS n FROM image_sets WHERE datastore_id = ? AND state != 'DELETED'", row["id"]
+        )
+        if busy is not None and busy["n"]:
+            raise ConflictError(
+                f"Datastore {row['id']} still holds {busy['n']} image set(s); delete them before the datastore"
+            )
+        running = self.db.one(
+            "SELECT COUNT(*) AS n FROM jobs WHERE datastore_id = ? AND status IN ('SUBMITTED', 'IN_PROGRESS')",
+            row["id"],
+        )
+        if running is not None and running["n"]:
+            raise ConflictError(f"Datastore {row['id']} has import jobs in progress")
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE datastores SET status = 'DELETED', updated_at = ? WHERE id = ?",
+                (self.now(), row["id"]),
+            )
+            conn.execute("DELETE FROM tags WHERE resource_arn = ?", (row["arn"],))
+        return {"datastoreId": row["id"], "datastoreStatus": "DELETING"}

@@ -1,0 +1,156 @@
+"""SearchImageSets, GetImageSet, GetImageSetMetadata, GetImageFrame, ListImageSetVersions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from typing import Any
+
+from ..imaging.syntaxes import content_type_for
+from .auth import Caller
+from .errors import NotFoundError
+from .image_sets import ImageSetStore
+from .paging import decode_token, encode_token, fingerprint, page_size
+from .search import build_query
+
+ACCESS_RECORD_INTERVAL = 60.0  # seconds between lastAccessedAt writes for one image set
+
+
+def _search_summary(row: sqlite3.Row) -> dict[str, Any]:
+    summary = {
+        "imageSetId": row["id"],
+        "version": int(row["latest_version"]),
+        "createdAt": row["created_at"],
+        "updatedAt": row["updated_at"],
+        "lastAccessedAt": row["last_accessed_at"],
+        "storageTier": "FREQUENT_ACCESS",
+        "DICOMTags": json.loads(row["dicom_tags"]),
+        "isPrimary": bool(row["is_primary"]),
+    }
+    return summary
+
+
+class ReadOps(ImageSetStore):
+    _access_lock: threading.Lock
+    _last_access: dict[str, float]
+
+    def _record_access(self, image_set_id: str) -> None:
+        now = self.now()
+        with self._access_lock:
+            if now - self._last_access.get(image_set_id, 0.0) < ACCESS_RECORD_INTERVAL:
+                return
+            self._last_access[image_set_id] = now
+        with self.db.write() as conn:
+            conn.execute("UPDATE image_sets SET last_accessed_at = ? WHERE id = ?", (now, image_set_id))
+
+    def search_image_sets(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        datastore = self.datastore_row(p["datastoreId"])
+        criteria = p.get("searchCriteria", {})
+        query = build_query(criteria)
+        token_scope = fingerprint("SearchImageSets", datastore["id"], criteria)
+        sql = f"SELECT * FROM image_sets WHERE datastore_id = ? AND state != 'DELETED' AND {query.where}"
+        args: list[Any] = [datastore["id"], *query.args]
+        key = f"COALESCE({query.sort_column}, '')" if query.sort_column == "study_date_time" else query.sort_column
+        if p.get("nextToken"):
+            value, last_id = decode_token(p["nextToken"], token_scope)
+            cmp = "<" if query.descending else ">"
+            sql += f" AND ({key} {cmp} ? OR ({key} = ? AND id {cmp} ?))"
+            args += [value, value, last_id]
+        order = "DESC" if query.descending else "ASC"
+        limit = page_size(p.get("maxResults"))
+        rows = self.db.all(f"{sql} ORDER BY {key} {order}, id {order} LIMIT ?", *args, limit + 1)
+        out: dict[str, Any] = {"imageSetsMetadataSummaries": [_search_summary(r) for r in rows[:limit]]}
+        if criteria.get("sort"):
+            out["sort"] = criteria["sort"]
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            sort_value = (
+                last[query.sort_column] if query.sort_column != "study_date_time" else last[query.sort_column] or ""
+            )
+            out["nextToken"] = encode_token(token_scope, [sort_value, last["id"]])
+        return out
+
+    def get_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.image_set_row(p["datastoreId"], p["imageSetId"], allow_deleted=True)
+        out: dict[str, Any] = {
+            "datastoreId": row["datastore_id"],
+            "imageSetId": row["id"],
+            "imageSetArn": row["arn"],
+            "createdAt": row["created_at"],
+            "isPrimary": bool(row["is_primary"]),
+            "storageTier": "FREQUENT_ACCESS",
+            "lastAccessedAt": row["last_accessed_at"],
+        }
+        if row["state"] == "DELETED":
+            return out | {
+                "versionId": str(row["latest_version"]),
+                "imageSetState": "DELETED",
+                "imageSetWorkflowStatus": "DELETED",
+                "updatedAt": row["updated_at"],
+                "deletedAt": row["deleted_at"],
+            }
+        version = self.version_row(row["id"], p.get("versionId"), row["latest_version"])
+        out |= {
+            "versionId": str(version["version"]),
+            "imageSetState": version["state"],
+            "imageSetWorkflowStatus": version["workflow_status"],
+            "updatedAt": version["updated_at"] or version["created_at"],
+            "message": version["message"],
+        }
+        if version["forced"]:
+            out["overrides"] = {"forced": True}
+        return out
+
+    def get_image_set_metadata(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        version = self.version_row(row["id"], p.get("versionId"), row["latest_version"])
+        blob = self.blobs.get(version["metadata_blob"])
+        self._record_access(row["id"])
+        return {"imageSetMetadataBlob": blob, "contentType": "application/json", "contentEncoding": "gzip"}
+
+    def get_image_frame(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        frame_id = p["imageFrameInformation"]["imageFrameId"]
+        frame = self.db.one(
+            "SELECT blob, stored_syntax FROM frames WHERE image_set_id = ? AND frame_id = ?",
+            row["id"],
+            frame_id,
+        )
+        if frame is None:
+            raise NotFoundError(f"Image frame {frame_id} does not exist in image set {row['id']}")
+        self._record_access(row["id"])
+        return {
+            "imageFrameBlob": self.blobs.get(frame["blob"]),
+            "contentType": content_type_for(frame["stored_syntax"]),
+        }
+
+    def list_image_set_versions(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        scope = fingerprint("ListImageSetVersions", row["id"])
+        sql, args = "SELECT * FROM versions WHERE image_set_id = ?", [row["id"]]
+        if p.get("nextToken"):
+            (last_version,) = decode_token(p["nextToken"], scope)
+            sql += " AND version < ?"
+            args.append(last_version)
+        limit = page_size(p.get("maxResults"))
+        versions = self.db.all(sql + " ORDER BY version DESC LIMIT ?", *args, limit + 1)
+        items = []
+        for version in versions[:limit]:
+            item = {
+                "imageSetId": row["id"],
+                "versionId": str(version["version"]),
+                "imageSetState": version["state"],
+                "ImageSetWorkflowStatus": version["workflow_status"],
+                "createdAt": row["created_at"],
+                "updatedAt": version["updated_at"],
+                "message": version["message"],
+                "isPrimary": bool(row["is_primary"]),
+            }
+            if version["forced"]:
+                item["overrides"] = {"forced": True}
+            items.append(item)
+        out: dict[str, Any] = {"imageSetPropertiesList": items}
+        if len(versions) > limit:
+            out["nextToken"] = encode_token(scope, [versions[limit - 1]["version"]])
+        return out

@@ -1,0 +1,227 @@
+"""UpdateImageSetMetadata, CopyImageSet, DeleteImageSet.
+
+The work completes before the response, but the response reports the in-flight state (LOCKED with
+UPDATING / COPYING / DELETING) exactly as the service does; the next read shows the final state.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..dicom.patch import PatchError, apply_updates, merge_documents, select_instances
+from .auth import Caller
+from .errors import ConflictError, QuotaExceededError, ValidationError
+from .image_sets import ImageSetStore
+
+MAX_FRAMES_PER_COPY = 1000
+
+
+def _frame_ids(document: dict[str, Any]) -> list[str]:
+    return [
+        frame["ID"]
+        for series in document.get("Study", {}).get("Series", {}).values()
+        for instance in series.get("Instances", {}).values()
+        for frame in instance.get("ImageFrames", [])
+    ]
+
+
+def _json_document(raw: bytes, name: str) -> dict[str, Any]:
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationError(f"{name} must be a JSON document") from None
+    if not isinstance(document, dict):
+        raise ValidationError(f"{name} must be a JSON object")
+    return document
+
+
+def _check_version(row: sqlite3.Row, claimed: str, what: str) -> None:
+    if str(row["latest_version"]) != claimed:
+        raise ConflictError(
+            f"{what} {row['id']} is at version {row['latest_version']}, not {claimed}; "
+            "read the image set again and retry with its latest version"
+        )
+
+
+def _properties(row: sqlite3.Row, version: int, workflow: str, now: float) -> dict[str, Any]:
+    return {
+        "imageSetId": row["id"],
+        "latestVersionId": str(version),
+        "imageSetState": "LOCKED",
+        "imageSetWorkflowStatus": workflow,
+        "createdAt": row["created_at"],
+        "updatedAt": now,
+        "imageSetArn": row["arn"],
+    }
+
+
+class WriteOps(ImageSetStore):
+    def update_image_set_metadata(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        _check_version(row, p["latestVersionId"], "Image set")
+        updates = p["updateImageSetMetadataUpdates"]
+        force, whole_study = p.get("force", False), p.get("includeStudyImageSets", False)
+        if "revertToVersionId" in updates:
+            if whole_study:
+                raise ValidationError("includeStudyImageSets cannot be combined with revertToVersionId")
+            source = self.version_row(row["id"], updates["revertToVersionId"], row["latest_version"])
+            targets = [(row, self.load_document(row["id"], int(source["version"])))]
+        else:
+            dicom = updates["DICOMUpdates"]
+            if not dicom.get("updatableAttributes") and not dicom.get("removableAttributes"):
+                raise ValidationError("DICOMUpdates needs updatableAttributes or removableAttributes")
+            updatable = (
+                _json_document(dicom["updatableAttributes"], "updatableAttributes")
+                if dicom.get("updatableAttributes")
+                else None
+            )
+            removable = (
+                _json_document(dicom["removableAttributes"], "removableAttributes")
+                if dicom.get("removableAttributes")
+                else None
+            )
+            rows = [row]
+            if whole_study:
+                rows += [
+                    r
+                    for r in self.db.all(
+                        """SELECT * FROM image_sets WHERE datastore_id = ? AND study_uid = ? AND is_primary = 1
+                           AND state = 'ACTIVE' AND id != ?""",
+                        row["datastore_id"],
+                        row["study_uid"],
+                        row["id"],
+                    )
+                ]
+            targets = []
+            for target in rows:
+                current = self.load_document(target["id"], int(target["latest_version"]))
+                try:
+                    targets.append((target, apply_updates(current, updatable, removable, force=force)))
+                except PatchError as exc:
+                    raise ValidationError(str(exc)) from None
+        now = self.now()
+        with self.db.write() as conn:
+            versions = [
+                self.add_version(conn, target, document, workflow_status="UPDATED", now=now, forced=force)
+                for target, document in targets
+            ]
+        return {
+            "datastoreId": row["datastore_id"],
+            "imageSetId": row["id"],
+            "latestVersionId": str(versions[0]),
+            "imageSetState": "LOCKED",
+            "imageSetWorkflowStatus": "UPDATING",
+            "createdAt": row["created_at"],
+            "updatedAt": now,
+        }
+
+    def copy_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        source = self.image_set_row(p["datastoreId"], p["sourceImageSetId"])
+        info = p["copyImageSetInformation"]
+        _check_version(source, info["sourceImageSet"]["latestVersionId"], "Source image set")
+        force, promote = p.get("force", False), p.get("promoteToPrimary", False)
+        copiable_raw = info["sourceImageSet"].get("DICOMCopies", {}).get("copiableAttributes")
+        copiable = _json_document(copiable_raw.encode(), "copiableAttributes") if copiable_raw else None
+        try:
+            subset = select_instances(self.load_document(source["id"], int(source["latest_version"])), copiable)
+        except PatchError as exc:
+            raise ValidationError(str(exc)) from None
+        frame_ids = _frame_ids(subset)
+        if len(frame_ids) > MAX_FRAMES_PER_COPY:
+            raise QuotaExceededError(
+                f"A copy may carry at most {MAX_FRAMES_PER_COPY} image frames; this one has {len(frame_ids)}. "
+                "Select fewer instances with copiableAttributes"
+            )
+        frames = self.frame_records(source["id"], frame_ids)
+        destination = self._copy_destination(source, info.get("destinationImageSet"), subset, promote)
+        now = self.now()
+        datastore = self.datastore_row(p["datastoreId"])
+        with self.db.write() as conn:
+            if destination is None:
+                destination_id = self.insert_image_set(
+                    conn, datastore, subset, frames, is_primary=promote, workflow_status="COPIED", now=now
+                )
+                version = 1
+            else:
+                try:
+                    merged = merge_documents(
+                        self.load_document(destination["id"], int(destination["latest_version"])),
+                        subset,
+                        force=force,
+                    )
+                except PatchError as exc:
+                    raise ValidationError(str(exc)) from None
+                version = self.add_version(
+                    conn,
+                    destination,
+                    merged,
+                    frames,
+                    workflow_status="COPIED",
+                    now=now,
+                    forced=force,
+                    is_primary=True if promote else None,
+                )
+                destination_id = destination["id"]
+            conn.execute("UPDATE image_sets SET workflow_status = 'COPIED' WHERE id = ?", (source["id"],))
+        destination_row = self.image_set_row(p["datastoreId"], destination_id)
+        return {
+            "datastoreId": source["datastore_id"],
+            "sourceImageSetProperties": _properties(
+                source, int(source["latest_version"]), "COPYING_WITH_READ_ONLY_ACCESS", now
+            ),
+            "destinationImageSetProperties": _properties(destination_row, version, "COPYING", now),
+        }
+
+    def _copy_destination(
+        self, source: sqlite3.Row, requested: dict[str, Any] | None, subset: dict[str, Any], promote: bool
+    ) -> sqlite3.Row | None:
+        if requested is not None:
+            destination = self.image_set_row(source["datastore_id"], requested["imageSetId"])
+            _check_version(destination, requested["latestVersionId"], "Destination image set")
+            if destination["id"] == source["id"]:
+                raise ValidationError("The destination image set must differ from the source")
+            return destination
+        if not promote:
+            return None
+        study = subset.get("Study", {})
+        study_uid = study.get("DICOM", {}).get("StudyInstanceUID")
+        series_uid = next(iter(study.get("Series", {})), None)
+        if study_uid and series_uid:
+            primary = self.primary_for(source["datastore_id"], study_uid, series_uid)
+            if primary is not None and primary["id"] != source["id"]:
+                return primary
+        return None
+
+    def delete_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
+        row = self.image_set_row(p["datastoreId"], p["imageSetId"], allow_deleted=True)
+        if row["state"] == "DELETED":
+            return {
+                "datastoreId": row["datastore_id"],
+                "imageSetId": row["id"],
+                "imageSetState": "DELETED",
+                "imageSetWorkflowStatus": "DELETED",
+            }
+        blobs = [r["blob"] for r in self.db.all("SELECT blob FROM frames WHERE image_set_id = ?", row["id"])]
+        blobs += [
+            r["metadata_blob"]
+            for r in self.db.all("SELECT metadata_blob FROM versions WHERE image_set_id = ?", row["id"])
+        ]
+        now = self.now()
+        with self.db.write() as conn:
+            conn.execute(
+                """UPDATE image_sets SET state = 'DELETED', workflow_status = 'DELETED', deleted_at = ?,
+                   updated_at = ? WHERE id = ?""",
+                (now, now, row["id"]),
+            )
+            conn.execute("DELETE FROM frames WHERE image_set_id = ?", (row["id"],))
+            conn.execute("DELETE FROM versions WHERE image_set_id = ?", (row["id"],))
+            conn.execute("DELETE FROM tags WHERE resource_arn = ?", (row["arn"],))
+        self.purge_unreferenced(blobs)
+        return {
+            "datastoreId": row["datastore_id"],
+            "imageSetId": row["id"],
+            "imageSetState": "LOCKED",
+            "imageSetWorkflowStatus": "DELETING",
+        }

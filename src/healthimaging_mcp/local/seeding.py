@@ -1,0 +1,79 @@
+"""Seed the local service with the sample collection (and, for benchmarks, a large synthetic series)."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import partial
+
+from pydicom.dataset import Dataset
+
+from .auth import Caller
+from .backend import LocalBackend
+from .import_run import ImportReport, Loader
+from .samples import large_series, sample_datasets
+
+SAMPLE_DATASTORE = "sample"
+LARGE_DATASTORE = "large-series"
+LOCAL_CALLER = Caller("local", "us-east-1")
+
+
+@dataclass
+class SeedResult:
+    datastore_id: str
+    report: ImportReport | None  # None when the datastore already held data
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        if self.report is None:
+            return f"datastore {self.datastore_id} already seeded"
+        report = self.report
+        rate = len(report.successes) / self.seconds if self.seconds else 0.0
+        return (
+            f"datastore {self.datastore_id}: imported {len(report.successes)}/{report.scanned} files into "
+            f"{len(report.image_sets)} image sets in {self.seconds:.1f}s ({rate:.0f} instances/s)"
+            + (f", {len(report.failures)} failed" if report.failures else "")
+        )
+
+
+def dataset_bytes(ds: Dataset) -> bytes:
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def find_or_create_datastore(backend: LocalBackend, name: str) -> str:
+    for row in backend.db.all("SELECT id FROM datastores WHERE name = ? AND status = 'ACTIVE'", name):
+        return str(row["id"])
+    created = backend.create_datastore({"datastoreName": name, "clientToken": f"seed-{name}"}, LOCAL_CALLER)
+    return str(created["datastoreId"])
+
+
+def _is_empty(backend: LocalBackend, datastore_id: str) -> bool:
+    row = backend.db.one(
+        "SELECT COUNT(*) AS n FROM image_sets WHERE datastore_id = ? AND state != 'DELETED'", datastore_id
+    )
+    return row is None or row["n"] == 0
+
+
+def _seed(backend: LocalBackend, name: str, datasets: Iterable[tuple[str, Dataset]]) -> SeedResult:
+    datastore_id = find_or_create_datastore(backend, name)
+    if not _is_empty(backend, datastore_id):
+        return SeedResult(datastore_id, None)
+    started = time.perf_counter()
+    files: list[tuple[str, Loader]] = [(path, partial(dataset_bytes, ds)) for path, ds in datasets]
+    report = backend.import_files(datastore_id, files)
+    return SeedResult(datastore_id, report, time.perf_counter() - started)
+
+
+def seed_samples(backend: LocalBackend) -> SeedResult:
+    """Create the `sample` datastore and import the sample collection, unless it already holds data."""
+    return _seed(backend, SAMPLE_DATASTORE, sample_datasets())
+
+
+def seed_large_series(backend: LocalBackend, n_instances: int = 1000) -> SeedResult:
+    """A `large-series` datastore with one series of `n_instances` small CT instances (benchmarks)."""
+    datasets = ((f"large/{i:05d}.dcm", ds) for i, ds in enumerate(large_series(n_instances)))
+    return _seed(backend, LARGE_DATASTORE, datasets)
