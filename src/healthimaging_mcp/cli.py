@@ -5,19 +5,64 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from . import __version__
 from .local.cli import add_local_commands
+from .local.paths import default_data_dir
+from .settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="healthimaging-mcp",
-        description="MCP server for AWS HealthImaging. Without a command it serves MCP over stdio.",
+        description="MCP server for AWS HealthImaging. Without a command it serves MCP (stdio by default). "
+        "Every flag also has an environment variable HEALTHIMAGING_MCP_<FLAG>.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING (default) or ERROR; logs go to stderr")
-    commands = parser.add_subparsers(dest="command")
+    aws = parser.add_argument_group("AWS")
+    aws.add_argument("--region", help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, or the profile's)")
+    aws.add_argument("--profile", help="AWS profile (default: AWS_PROFILE)")
+    aws.add_argument("--endpoint-url", help="a HealthImaging-compatible endpoint instead of AWS")
+    aws.add_argument("--datastore-id", help="default datastore for tools called without datastore_id")
+    behaviour = parser.add_argument_group("behaviour")
+    behaviour.add_argument(
+        "--allow-write",
+        action="store_true",
+        default=None,
+        help="offer tools that change or delete data (off: read-only)",
+    )
+    behaviour.add_argument(
+        "--redact-phi",
+        action="store_true",
+        default=None,
+        help="replace patient names, IDs, birth dates… by stable pseudonyms in every answer",
+    )
+    behaviour.add_argument("--output-dir", type=Path, help="the only folder tools may save files into")
+    behaviour.add_argument("--max-output-chars", type=int, help="output budget of metadata answers (default 8000)")
+    behaviour.add_argument(
+        "--local",
+        nargs="?",
+        const=default_data_dir(),
+        type=Path,
+        metavar="DATA_DIR",
+        help="serve the embedded local HealthImaging service (seeded with sample data) instead of AWS",
+    )
+    transport = parser.add_argument_group("transport")
+    transport.add_argument("--transport", choices=["stdio", "http"], help="stdio (default) or streamable HTTP")
+    transport.add_argument("--host", help="HTTP interface (default 127.0.0.1)")
+    transport.add_argument("--port", type=int, help="HTTP port (default 8000)")
+    transport.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="HOST[:PORT]",
+        help="Host header accepted over HTTP, e.g. behind a proxy (repeatable)",
+    )
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR; logs go to stderr")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo = commands.add_parser("demo", help="run an MCP client session against --local and print a transcript")
+    demo.add_argument("--data-dir", type=Path, default=None, help="local service data (default: a temporary folder)")
+    demo.set_defaults(handler=_demo)
     add_local_commands(commands)
     return parser
 
@@ -30,15 +75,50 @@ def configure_logging(level: str | None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):  # their DEBUG output can include request bodies
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    base = Settings.from_env()
+    overrides = {
+        "region": args.region,
+        "profile": args.profile,
+        "endpoint_url": args.endpoint_url,
+        "datastore_id": args.datastore_id,
+        "allow_write": args.allow_write,
+        "redact_phi": args.redact_phi,
+        "output_dir": args.output_dir,
+        "max_output_chars": args.max_output_chars,
+        "local_data_dir": args.local,
+        "transport": args.transport,
+        "host": args.host,
+        "port": args.port,
+        "log_level": args.log_level.upper() if args.log_level else None,
+    }
+    return base.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    configure_logging(args.log_level)
+    settings = settings_from(args)
+    configure_logging(settings.log_level)
     handler = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help(sys.stderr)
+    if handler is not None:
+        result: int = handler(args)
+        return result
+    problems = settings.validate()
+    if problems:
+        for problem in problems:
+            print(f"healthimaging-mcp: {problem}", file=sys.stderr)
         return 2
-    result: int = handler(args)
-    return result
+    from .serve import serve
+
+    return serve(settings, allowed_hosts=args.allowed_host)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.data_dir)

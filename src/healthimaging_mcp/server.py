@@ -1,0 +1,44 @@
+"""Build the MCP server from Settings: tools (read-only unless writes are enabled) and resources."""
+
+from __future__ import annotations
+
+from mcp.server.mcpserver import MCPServer
+
+from . import __version__
+from .middleware import TypedToolErrors
+from .runtime import Runtime
+from .settings import Settings
+from .tools import TOOLSETS
+from .tools.registry import register
+
+INSTRUCTIONS = """\
+Tools for AWS HealthImaging (medical images stored as DICOM image sets).
+Typical flow: list_datastores -> search_image_sets (by patient, accession, study/series UID or dates) ->
+get_image_set_metadata (a compact summary of patient, study and series) -> get_image_frame.
+IDs are 32 lowercase letters/digits and case-sensitive; datastore_id may be omitted when there is a default.
+Errors come back as JSON with a `type` and a `next_step`. Results with next_token have more pages.
+{mode}"""
+
+READ_ONLY_NOTE = "This server is read-only: tools that change or delete data are not available."
+WRITE_NOTE = (
+    "Write tools are enabled. Destructive ones (delete_*, updates removing instances or series) ask the user to "
+    "confirm; never pass `confirm` without the user's explicit agreement."
+)
+
+
+def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:
+    runtime = runtime or Runtime(settings)
+    mcp = MCPServer(
+        "healthimaging",
+        title="AWS HealthImaging",
+        version=__version__,
+        instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
+        middleware=[TypedToolErrors()],
+        log_level=settings.log_level,  # type: ignore[arg-type]  # validated in Settings.validate
+    )
+    register(mcp, runtime, TOOLSETS, allow_write=settings.allow_write)
+    from .resources import register_resources
+
+    register_resources(mcp, runtime)
+    mcp.runtime = runtime  # type: ignore[attr-defined]
+    return mcp

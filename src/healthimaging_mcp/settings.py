@@ -1,0 +1,85 @@
+"""One frozen Settings object, from command-line flags over environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+ENV_PREFIX = "HEALTHIMAGING_MCP_"
+DATASTORE_ID = re.compile(r"^[0-9a-z]{32}$")
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    region: str | None = None
+    profile: str | None = None
+    endpoint_url: str | None = None
+    datastore_id: str | None = None
+    allow_write: bool = False
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "WARNING"
+    local_data_dir: Path | None = None  # set when serving the embedded local service (--local)
+    redact_phi: bool = False
+    output_dir: Path | None = None  # files are saved only inside this folder
+    max_output_chars: int = 8000
+    write_rate_per_second: float = 0.25  # HealthImaging's limit for update/copy/delete; 0 disables pacing
+    metadata_cache_entries: int = 32
+    metadata_cache_ttl_seconds: float = 300.0
+
+    @property
+    def local(self) -> bool:
+        return self.local_data_dir is not None
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from HEALTHIMAGING_MCP_* variables; AWS_REGION / AWS_PROFILE as boto3 users expect."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = env.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        output_dir = get("OUTPUT_DIR")
+        local_dir = get("LOCAL_DATA_DIR")
+        return cls(
+            region=get("REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            profile=get("PROFILE") or env.get("AWS_PROFILE") or None,
+            endpoint_url=get("ENDPOINT_URL"),
+            datastore_id=get("DATASTORE_ID"),
+            allow_write=_flag(get("ALLOW_WRITE")),
+            transport="http" if get("TRANSPORT") == "http" else "stdio",
+            host=get("HOST") or "127.0.0.1",
+            port=int(get("PORT") or 8000),
+            log_level=(get("LOG_LEVEL") or "WARNING").upper(),
+            local_data_dir=Path(local_dir).expanduser() if local_dir else None,
+            redact_phi=_flag(get("REDACT_PHI")),
+            output_dir=Path(output_dir).expanduser() if output_dir else None,
+            max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
+            write_rate_per_second=float(get("WRITE_RATE") or 0.25),
+        )
+
+    def validate(self) -> list[str]:
+        """Problems a person must fix before the server can start (empty when fine)."""
+        problems = []
+        if self.datastore_id and not DATASTORE_ID.match(self.datastore_id):
+            problems.append(f"--datastore-id {self.datastore_id!r} is not 32 lowercase letters/digits")
+        if not 1 <= self.port <= 65535:
+            problems.append(f"--port {self.port} is out of range")
+        if self.max_output_chars < 1000:
+            problems.append("--max-output-chars must be at least 1000")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            problems.append(f"--log-level {self.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+        return problems

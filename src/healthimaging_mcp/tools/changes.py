@@ -1,0 +1,251 @@
+"""Changing image sets: update_image_set_metadata, copy_image_set, delete_image_set.
+
+Every change makes a new version (old versions stay readable) except delete. The service completes these
+asynchronously; the tools wait briefly for the final state and report it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import ElicitationResult
+from mcp.server.mcpserver.resolve import Resolve
+from pydantic import Field
+
+from ..errors import ErrorType, HealthImagingError, invalid
+from ..runtime import Runtime
+from .change_documents import (
+    AttributeNames,
+    AttributeValues,
+    copiable_document,
+    parse_raw,
+    removable_document,
+    updatable_document,
+)
+from .common import DatastoreIdArg, ImageSetIdArg, LatestVersionArg, UidArg
+from .confirm import ConfirmAction, ConfirmArg, confirm_destruction, outcome
+from .registry import DESTRUCTIVE, WRITE, ToolOutput, Toolset
+
+UPDATE = DESTRUCTIVE.model_copy(update={"idempotent_hint": False})
+
+toolset = Toolset()
+SETTLE_SECONDS = 30.0
+
+
+class ChangeResult(ToolOutput):
+    datastore_id: str
+    image_set_id: str
+    done: bool
+    version_id: str | None = None
+    state: str | None = None
+    workflow_status: str | None = None
+    destination_image_set_id: str | None = None
+    message: str
+
+    def render(self) -> str:
+        return self.message
+
+
+def settle(rt: Runtime, datastore_id: str, image_set_id: str, timeout: float = SETTLE_SECONDS) -> dict[str, Any]:
+    """Poll until the image set leaves LOCKED (or the timeout passes); returns the last GetImageSet answer."""
+    deadline, delay = time.monotonic() + timeout, 0.2
+    while True:
+        state = rt.call("get_image_set", datastoreId=datastore_id, imageSetId=image_set_id)
+        if state["imageSetState"] != "LOCKED" or time.monotonic() > deadline:
+            return state
+        time.sleep(delay)
+        delay = min(delay * 2, 3.0)
+
+
+def _finished(state: dict[str, Any], what: str) -> str:
+    status = state.get("imageSetWorkflowStatus")
+    if state["imageSetState"] == "LOCKED":
+        return f"{what} is still in progress ({status}); check again with get_image_set."
+    if status and status.endswith("FAILED"):
+        return f"{what} FAILED ({status}): {state.get('message', 'no message')}."
+    return f"{what} done: image set {state['imageSetId']} is now version {state['versionId']} ({status})."
+
+
+@toolset.tool("Update image set metadata", UPDATE)
+def update_image_set_metadata(
+    rt: Runtime,
+    image_set_id: ImageSetIdArg,
+    latest_version_id: LatestVersionArg,
+    answer: Annotated[
+        ElicitationResult[ConfirmAction],
+        Resolve(
+            confirm_destruction(
+                "image_set_id",
+                "Remove series/instances from image set {} (older versions keep them)?",
+                destructive_if=("remove_series", "remove_instances", "raw_removable_json"),
+            )
+        ),
+    ],
+    datastore_id: DatastoreIdArg = None,
+    set_attributes: AttributeValues | None = None,
+    remove_attributes: AttributeNames | None = None,
+    remove_series: list[UidArg] | None = None,
+    remove_instances: Annotated[list[UidArg] | None, Field(description="SOPInstanceUIDs")] = None,
+    revert_to_version_id: Annotated[str | None, Field(pattern=r"^[0-9]+$")] = None,
+    raw_updatable_json: Annotated[str | None, Field(description="Escape hatch: updatableAttributes JSON")] = None,
+    raw_removable_json: Annotated[str | None, Field(description="Escape hatch: removableAttributes JSON")] = None,
+    force: Annotated[bool, Field(description="Needed to change UIDs, StudyID or private tags.")] = False,
+    include_study_image_sets: Annotated[bool, Field(description="Apply to every image set of the study.")] = False,
+    confirm: ConfirmArg = None,
+) -> ChangeResult:
+    """Correct or de-identify DICOM metadata (set/remove attributes by level), remove series or instances, or
+    revert to an earlier version. Makes a new version; removing series/instances asks the user to confirm."""
+    datastore_id = rt.resolve_datastore(datastore_id)
+    decision = outcome(answer)
+    if not decision.confirmed:
+        return ChangeResult(
+            datastore_id=datastore_id,
+            image_set_id=image_set_id,
+            done=False,
+            message=decision.refusal("series/instance", image_set_id),
+        )
+    updates: dict[str, Any]
+    if revert_to_version_id:
+        if any(
+            (set_attributes, remove_attributes, remove_series, remove_instances, raw_updatable_json, raw_removable_json)
+        ):
+            raise _mixed_changes()
+        updates = {"revertToVersionId": revert_to_version_id}
+    else:
+        document = rt.document(datastore_id, image_set_id, latest_version_id)
+        updatable = parse_raw(raw_updatable_json, "raw_updatable_json") or (
+            updatable_document(document, set_attributes) if set_attributes else None
+        )
+        removable = parse_raw(raw_removable_json, "raw_removable_json") or removable_document(
+            document, remove_attributes, remove_series or [], remove_instances or []
+        )
+        if updatable is None and removable is None:
+            raise _mixed_changes()
+        dicom: dict[str, bytes] = {}
+        if updatable:
+            dicom["updatableAttributes"] = json.dumps(updatable).encode()
+        if removable:
+            dicom["removableAttributes"] = json.dumps(removable).encode()
+        updates = {"DICOMUpdates": dicom}
+    response = rt.call(
+        "update_image_set_metadata",
+        datastoreId=datastore_id,
+        imageSetId=image_set_id,
+        latestVersionId=latest_version_id,
+        force=force or None,
+        includeStudyImageSets=include_study_image_sets or None,
+        updateImageSetMetadataUpdates=updates,
+    )
+    state = settle(rt, datastore_id, image_set_id)
+    return ChangeResult(
+        datastore_id=datastore_id,
+        image_set_id=image_set_id,
+        done=state["imageSetState"] == "ACTIVE",
+        version_id=state.get("versionId", response.get("latestVersionId")),
+        state=state["imageSetState"],
+        workflow_status=state.get("imageSetWorkflowStatus"),
+        message=_finished(state, "Update"),
+    )
+
+
+def _mixed_changes() -> HealthImagingError:
+    return invalid(
+        "Give either revert_to_version_id alone, or at least one change (set_attributes, remove_attributes, "
+        "remove_series, remove_instances, or a raw_*_json document).",
+        "Call again with one kind of change.",
+    )
+
+
+@toolset.tool("Copy image set", WRITE)
+def copy_image_set(
+    rt: Runtime,
+    source_image_set_id: ImageSetIdArg,
+    source_version_id: LatestVersionArg,
+    datastore_id: DatastoreIdArg = None,
+    destination_image_set_id: Annotated[str | None, Field(pattern=r"^[0-9a-z]{32}$")] = None,
+    destination_version_id: Annotated[str | None, Field(pattern=r"^[0-9]+$")] = None,
+    series_instance_uids: list[UidArg] | None = None,
+    sop_instance_uids: list[UidArg] | None = None,
+    raw_copiable_json: Annotated[str | None, Field(description="Escape hatch: copiableAttributes JSON")] = None,
+    force: Annotated[bool, Field(description="Copy even if Patient/Study/Series attributes differ.")] = False,
+    promote_to_primary: bool = False,
+) -> ChangeResult:
+    """Copy an image set (or chosen series/instances) into a new image set or merge it into an existing one
+    (split, merge, or promote a non-primary image set to primary)."""
+    datastore_id = rt.resolve_datastore(datastore_id)
+    if destination_image_set_id and not destination_version_id:
+        raise invalid("destination_version_id is required with destination_image_set_id (see get_image_set).")
+    copiable = raw_copiable_json
+    if copiable is None and (series_instance_uids or sop_instance_uids):
+        document = rt.document(datastore_id, source_image_set_id, source_version_id)
+        copiable = copiable_document(document, series_instance_uids or [], sop_instance_uids or [])
+    source: dict[str, Any] = {"latestVersionId": source_version_id}
+    if copiable:
+        source["DICOMCopies"] = {"copiableAttributes": copiable}
+    information: dict[str, Any] = {"sourceImageSet": source}
+    if destination_image_set_id:
+        information["destinationImageSet"] = {
+            "imageSetId": destination_image_set_id,
+            "latestVersionId": destination_version_id,
+        }
+    response = rt.call(
+        "copy_image_set",
+        datastoreId=datastore_id,
+        sourceImageSetId=source_image_set_id,
+        copyImageSetInformation=information,
+        force=force or None,
+        promoteToPrimary=promote_to_primary or None,
+    )
+    destination = response["destinationImageSetProperties"]["imageSetId"]
+    state = settle(rt, datastore_id, destination)
+    return ChangeResult(
+        datastore_id=datastore_id,
+        image_set_id=source_image_set_id,
+        destination_image_set_id=destination,
+        done=state["imageSetState"] == "ACTIVE",
+        version_id=state.get("versionId"),
+        state=state["imageSetState"],
+        workflow_status=state.get("imageSetWorkflowStatus"),
+        message=_finished(state, "Copy"),
+    )
+
+
+@toolset.tool("Delete image set", DESTRUCTIVE)
+def delete_image_set(
+    rt: Runtime,
+    image_set_id: ImageSetIdArg,
+    answer: Annotated[
+        ElicitationResult[ConfirmAction],
+        Resolve(confirm_destruction("image_set_id", "Permanently delete image set {} and all its versions?")),
+    ],
+    datastore_id: DatastoreIdArg = None,
+    confirm: ConfirmArg = None,
+) -> ChangeResult:
+    """Permanently delete an image set with all its versions and pixel data. Asks the user to confirm."""
+    datastore_id = rt.resolve_datastore(datastore_id)
+    decision = outcome(answer)
+    if not decision.confirmed:
+        return ChangeResult(
+            datastore_id=datastore_id,
+            image_set_id=image_set_id,
+            done=False,
+            message=decision.refusal("image set", image_set_id),
+        )
+    rt.call("delete_image_set", datastoreId=datastore_id, imageSetId=image_set_id)
+    try:
+        state = settle(rt, datastore_id, image_set_id)
+    except HealthImagingError as exc:  # once gone, the service may answer "not found"
+        if exc.error_type is not ErrorType.NOT_FOUND:
+            raise
+        state = {"imageSetState": "DELETED", "imageSetWorkflowStatus": "DELETED"}
+    deleted = state["imageSetState"] == "DELETED"
+    return ChangeResult(
+        datastore_id=datastore_id,
+        image_set_id=image_set_id,
+        done=deleted,
+        state=state["imageSetState"],
+        workflow_status=state.get("imageSetWorkflowStatus"),
+        message=f"Image set {image_set_id} " + ("deleted." if deleted else f"is {state['imageSetState']} (deleting)."),
+    )

@@ -1,0 +1,60 @@
+"""Argument types shared by the tools (with the API's patterns and limits) and small output helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from pydantic import Field
+
+ID_PATTERN = r"^[0-9a-z]{32}$"
+UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+
+DatastoreIdArg = Annotated[
+    str | None, Field(pattern=ID_PATTERN, description="Omit to use the default (or only ACTIVE) datastore.")
+]
+DatastoreIdRequired = Annotated[str, Field(pattern=ID_PATTERN)]
+ImageSetIdArg = Annotated[str, Field(pattern=ID_PATTERN)]
+VersionArg = Annotated[str | None, Field(pattern=r"^[0-9]+$", description="Omit for the latest version.")]
+LatestVersionArg = Annotated[
+    str, Field(pattern=r"^[0-9]+$", description="The image set's current version (from get_image_set).")
+]
+MaxResultsArg = Annotated[int | None, Field(ge=1, le=50, description="Page size, 1-50.")]
+NextTokenArg = Annotated[
+    str | None, Field(min_length=1, max_length=8192, description="next_token from the previous page.")
+]
+UidArg = Annotated[str, Field(pattern=UID_PATTERN, max_length=64)]
+ResourceArnArg = Annotated[
+    str,
+    Field(
+        pattern=r"^arn:aws[a-z-]*:medical-imaging:[a-z0-9-]+:[0-9]{12}:datastore/[0-9a-z]{32}(/imageset/[0-9a-z]{32})?$",
+        description="Datastore or image set ARN.",
+    ),
+]
+
+
+def iso(value: Any) -> str | None:
+    """ISO 8601 (UTC, 'Z') for a boto3 datetime or epoch number."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = datetime.fromtimestamp(value, tz=timezone.utc)
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return str(value)
+
+
+def more(next_token: str | None) -> str:
+    return "More results: call again with next_token." if next_token else "No more results."
+
+
+def table(rows: list[list[str]], header: list[str]) -> str:
+    """A plain aligned text table (what the text block shows; the structured content has the data)."""
+    if not rows:
+        return "(none)"
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip()]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)

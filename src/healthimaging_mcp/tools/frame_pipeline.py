@@ -1,0 +1,177 @@
+"""Finding, fetching, decoding and rendering image frames for the image tools."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..dicom.document import FrameRef, ImageSetDocument, InstanceView, SeriesView
+from ..errors import ErrorType, HealthImagingError, invalid
+from ..imaging.codecs import FrameDecodeError, FrameLayout, decode_frame
+from ..imaging.render import reduce_for_size
+from ..imaging.syntaxes import HTJ2K_SYNTAXES, normalize_uid
+from ..imaging.window import WINDOW_PRESETS, WindowSpec
+from ..runtime import Runtime
+
+FETCH_WORKERS = 8
+
+
+@dataclass(frozen=True)
+class FrameTarget:
+    series: SeriesView
+    instance: InstanceView
+    frame: FrameRef
+    slice_index: int  # position of the frame in the series display order
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Series-level then instance-level attributes (PixelPaddingValue lives at series level)."""
+        return {**self.series.attributes, **self.instance.attributes}
+
+
+def pick_series(document: ImageSetDocument, series_uid: str | None) -> SeriesView:
+    if series_uid:
+        series = document.series_by_uid(series_uid)
+        if series is None:
+            raise invalid(f"Series {series_uid} is not in this image set.", _series_hint(document))
+        return series
+    imaging = [s for s in document.series if s.frame_count]
+    if len(imaging) == 1:
+        return imaging[0]
+    if not imaging:
+        raise HealthImagingError(ErrorType.NOT_FOUND, "This image set has no image frames (no pixel data).")
+    raise invalid(f"This image set has {len(imaging)} series with images; say which.", _series_hint(document))
+
+
+def _series_hint(document: ImageSetDocument) -> str:
+    listed = "; ".join(
+        f"{s.uid} = {s.modality or '?'} {s.description or ''} ({s.frame_count} frames)" for s in document.series[:10]
+    )
+    return f"Pass series_instance_uid, one of: {listed}"
+
+
+def slice_position(series: SeriesView, instance: InstanceView, frame: FrameRef) -> int:
+    position = 0
+    for candidate in series.instances:
+        if candidate.sop_uid == instance.sop_uid:
+            return position + frame.index
+        position += len(candidate.frames)
+    return position
+
+
+def locate(
+    document: ImageSetDocument,
+    *,
+    image_frame_id: str | None = None,
+    series_uid: str | None = None,
+    instance_number: int | None = None,
+    slice_index: int | None = None,
+    frame_index: int = 0,
+) -> FrameTarget:
+    """The frame asked for: by ID, by instance number (+frame), by slice index, or the middle slice."""
+    if image_frame_id:
+        found = document.find_frame(image_frame_id)
+        if found is None:
+            raise HealthImagingError(
+                ErrorType.NOT_FOUND,
+                f"Image frame {image_frame_id} is not in this image set version.",
+                next_step="Omit image_frame_id and address the frame by series and instance number or slice index.",
+            )
+        series, instance, frame = found
+        return FrameTarget(series, instance, frame, slice_position(series, instance, frame))
+    series = pick_series(document, series_uid)
+    if instance_number is not None:
+        numbered = series.instance_by_number(instance_number)
+        if numbered is None:
+            numbers = [i.instance_number for i in series.instances if i.instance_number is not None]
+            span = f"{min(numbers)}-{max(numbers)}" if numbers else "none"
+            raise invalid(f"No instance number {instance_number} in this series (instance numbers: {span}).")
+        if not 0 <= frame_index < len(numbered.frames):
+            raise invalid(f"frame_index must be within 0-{len(numbered.frames) - 1} for this instance.")
+        frame = numbered.frames[frame_index]
+        return FrameTarget(series, numbered, frame, slice_position(series, numbered, frame))
+    total = series.frame_count
+    index = total // 2 if slice_index is None else slice_index
+    if not 0 <= index < total:
+        raise invalid(f"slice_index must be within 0-{total - 1} for this series.")
+    instance, frame = series.frame_at(index)
+    return FrameTarget(series, instance, frame, index)
+
+
+def window_spec(window: str | None, center: float | None, width: float | None) -> WindowSpec:
+    if center is not None or width is not None:
+        if center is None or width is None or width <= 0:
+            raise invalid("window_center and window_width go together, and window_width must be > 0.")
+        return WindowSpec.explicit(center, width)
+    if window in (None, "dicom"):
+        return WindowSpec.from_dicom()
+    if window == "auto":
+        return WindowSpec.auto()
+    if window == "none":
+        return WindowSpec.none()
+    if window in WINDOW_PRESETS:
+        return WindowSpec.named(window)
+    raise invalid(f"Unknown window {window!r}: use dicom, auto, none or a preset ({', '.join(WINDOW_PRESETS)}).")
+
+
+def fetch(rt: Runtime, datastore_id: str, image_set_id: str, frame_id: str) -> tuple[bytes, str | None]:
+    response = rt.call(
+        "get_image_frame",
+        datastoreId=datastore_id,
+        imageSetId=image_set_id,
+        imageFrameInformation={"imageFrameId": frame_id},
+    )
+    return response["imageFrameBlob"].read(), response.get("contentType")
+
+
+def decode(target: FrameTarget, data: bytes, *, reduce: int = 0) -> np.ndarray:
+    syntax = target.instance.stored_transfer_syntax_uid
+    level = reduce if normalize_uid(syntax) in HTJ2K_SYNTAXES else 0
+    try:
+        return decode_frame(data, syntax, FrameLayout.from_attributes(target.attributes), reduce=level)
+    except FrameDecodeError as exc:
+        raise HealthImagingError(
+            ErrorType.SERVICE,
+            f"Cannot decode this frame ({syntax}): {exc}",
+            next_step="Save it with save_kind=encoded.",
+        ) from None
+
+
+def reduce_level(target: FrameTarget, size: int) -> int:
+    rows, columns = FrameLayout.from_attributes(target.attributes).shape[:2]
+    return reduce_for_size(rows, columns, size, size) if rows and columns else 0
+
+
+def fetch_and_decode(
+    rt: Runtime, datastore_id: str, image_set_id: str, targets: list[FrameTarget], *, size: int, workers: int
+) -> list[np.ndarray]:
+    """Fetch frames concurrently and decode each at the smallest resolution level that still fills `size`."""
+
+    def one(target: FrameTarget) -> np.ndarray:
+        data, _ = fetch(rt, datastore_id, image_set_id, target.frame.id)
+        return decode(target, data, reduce=reduce_level(target, size))
+
+    if workers <= 1:
+        return [one(t) for t in targets]
+    with ThreadPoolExecutor(min(workers, FETCH_WORKERS, len(targets) or 1)) as pool:
+        return list(pool.map(one, targets))
+
+
+def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: Mapping[str, Any]) -> str:
+    """A patient-free description of the frame shown."""
+    layout = FrameLayout.from_attributes(target.attributes)
+    parts = [
+        target.series.modality or "?",
+        target.series.description or "",
+        f"instance {target.instance.instance_number}" if target.instance.instance_number is not None else "",
+        f"slice {target.slice_index + 1}/{target.series.frame_count}",
+        f"frame {target.frame.index + 1}/{len(target.instance.frames)}" if len(target.instance.frames) > 1 else "",
+        f"{layout.columns}×{layout.rows}" + (f" shown {rendered_size[0]}×{rendered_size[1]}" if rendered_size else ""),
+    ]
+    if window.get("center") is not None:
+        parts.append(f"window C{window['center']:.0f}/W{window['width']:.0f} ({window['source']})")
+    return " · ".join(p for p in parts if p)

@@ -1,0 +1,99 @@
+"""get_image_set_metadata: the DICOM metadata at three depths, within the output budget, never as a blob."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ..dicom.view_models import InstanceDetail, MetadataSummary, SeriesDetail, ViewError
+from ..dicom.view_render import render_instance_detail, render_series_detail, render_summary
+from ..dicom.views import instance_detail, series_detail, summarize
+from ..errors import invalid
+from ..files import output_path, write_file
+from ..runtime import Runtime
+from .common import UID_PATTERN, DatastoreIdArg, ImageSetIdArg, VersionArg
+from .registry import READ_ONLY, ToolOutput, Toolset
+
+toolset = Toolset()
+
+
+class MetadataAnswer(ToolOutput):
+    datastore_id: str
+    image_set_id: str
+    version_id: str
+    depth: str
+    summary: MetadataSummary | None = None
+    series: SeriesDetail | None = None
+    instance: InstanceDetail | None = None
+    saved_to: str | None = None
+
+    def render(self) -> str:
+        if self.summary is not None:
+            text = render_summary(self.summary)
+        elif self.series is not None:
+            text = render_series_detail(self.series)
+        elif self.instance is not None:
+            text = render_instance_detail(self.instance)
+        else:
+            text = ""
+        head = f"Image set {self.image_set_id} v{self.version_id}"
+        saved = f"\nFull metadata JSON saved to {self.saved_to}" if self.saved_to else ""
+        return f"{head}\n{text}{saved}"
+
+
+@toolset.tool("Get image set metadata", READ_ONLY)
+def get_image_set_metadata(
+    rt: Runtime,
+    image_set_id: ImageSetIdArg,
+    datastore_id: DatastoreIdArg = None,
+    version_id: VersionArg = None,
+    depth: Annotated[
+        Literal["summary", "series", "instance"],
+        Field(description="summary: patient/study/series overview; series: its instances; instance: all attributes."),
+    ] = "summary",
+    series_instance_uid: Annotated[str | None, Field(pattern=UID_PATTERN, description="For depth=series.")] = None,
+    sop_instance_uid: Annotated[str | None, Field(pattern=UID_PATTERN, description="For depth=instance.")] = None,
+    keywords: Annotated[
+        list[str] | None, Field(description="Only these attributes (DICOM keywords or 8-hex tags).", max_length=100)
+    ] = None,
+    offset: Annotated[int, Field(ge=0, description="next_offset from the previous answer.")] = 0,
+    save_json_as: Annotated[
+        str | None, Field(description="Also save the full metadata JSON under this name in the output folder.")
+    ] = None,
+) -> MetadataAnswer:
+    """Read an image set's DICOM metadata compactly: summary first (patient, study, every series with modality,
+    description, counts, dimensions, spacing), then one series' instances, then one instance's attributes."""
+    datastore_id = rt.resolve_datastore(datastore_id)
+    version = version_id or rt.latest_version(datastore_id, image_set_id)
+    document = rt.document(datastore_id, image_set_id, version)
+    budget = rt.settings.max_output_chars
+    answer = MetadataAnswer(datastore_id=datastore_id, image_set_id=image_set_id, version_id=version, depth=depth)
+    try:
+        if depth == "summary":
+            answer.summary = summarize(document, budget_chars=budget)
+        elif depth == "series":
+            uid = series_instance_uid or _only_series(document)
+            answer.series = series_detail(document, uid, offset=offset, budget_chars=budget, keywords=keywords)
+        else:
+            if not sop_instance_uid:
+                raise invalid("depth=instance needs sop_instance_uid (list a series' instances with depth=series).")
+            answer.instance = instance_detail(
+                document, sop_instance_uid, keywords=keywords, offset=offset, budget_chars=budget
+            )
+    except ViewError as exc:
+        raise invalid(str(exc)) from None
+    if save_json_as:
+        path = output_path(rt.settings.output_dir, save_json_as, ".json")
+        write_file(path, json.dumps(document.raw, indent=1, ensure_ascii=False).encode())
+        answer.saved_to = str(path)
+    return answer
+
+
+def _only_series(document: object) -> str:
+    series = getattr(document, "series", [])
+    if len(series) == 1:
+        return str(series[0].uid)
+    listed = "; ".join(f"{s.uid} ({s.modality} {s.description or ''})" for s in series[:10])
+    raise invalid(f"This image set has {len(series)} series; give series_instance_uid: {listed}")

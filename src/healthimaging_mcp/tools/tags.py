@@ -1,0 +1,54 @@
+"""Tags on datastores and image sets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from ..runtime import Runtime
+from .common import ResourceArnArg, table
+from .registry import IDEMPOTENT_WRITE, READ_ONLY, ToolOutput, Toolset
+
+toolset = Toolset()
+
+TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^(?!aws:)[a-zA-Z+\-=._:/ 0-9@]+$")]
+
+
+class Tags(ToolOutput):
+    resource_arn: str
+    tags: dict[str, str]
+    message: str | None = None
+
+    def render(self) -> str:
+        head = self.message or f"Tags of {self.resource_arn}:"
+        return f"{head}\n{table([[k, v] for k, v in sorted(self.tags.items())], ['key', 'value'])}"
+
+
+def _tags(rt: Runtime, resource_arn: str) -> dict[str, str]:
+    tags: dict[str, str] = rt.call("list_tags_for_resource", resourceArn=resource_arn)["tags"]
+    return tags
+
+
+@toolset.tool("List tags", READ_ONLY)
+def list_tags_for_resource(rt: Runtime, resource_arn: ResourceArnArg) -> Tags:
+    """Tags on a datastore or image set (ARNs come from get_datastore / get_image_set)."""
+    return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn))
+
+
+@toolset.tool("Tag resource", IDEMPOTENT_WRITE)
+def tag_resource(
+    rt: Runtime, resource_arn: ResourceArnArg, tags: Annotated[dict[TagKey, str], Field(min_length=1)]
+) -> Tags:
+    """Add or overwrite tags on a datastore or image set."""
+    rt.call("tag_resource", resourceArn=resource_arn, tags=tags)
+    return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn), message=f"Tagged; tags of {resource_arn}:")
+
+
+@toolset.tool("Untag resource", IDEMPOTENT_WRITE)
+def untag_resource(
+    rt: Runtime, resource_arn: ResourceArnArg, tag_keys: Annotated[list[TagKey], Field(min_length=1, max_length=200)]
+) -> Tags:
+    """Remove tags (by key) from a datastore or image set."""
+    rt.call("untag_resource", resourceArn=resource_arn, tagKeys=tag_keys)
+    return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn), message=f"Untagged; tags of {resource_arn}:")
