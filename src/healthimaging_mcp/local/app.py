@@ -11,7 +11,7 @@ import anyio
 from botocore import xform_name
 
 from .auth import Authenticator, Caller
-from .errors import InternalError, NotFoundError, ServiceError
+from .errors import AuthenticationError, InternalError, ServiceError, UnknownOperationError
 from .limits import FaultInjector, Throttle
 from .model import find_route
 from .protocol import (
@@ -66,8 +66,7 @@ class LocalHealthImagingApp:
         request_id = new_request_id()
         found = find_route(request.method, request.raw_path)
         if found is None:
-            error = NotFoundError(f"No operation matches {request.method} {request.raw_path}")
-            error.code = "UnknownOperationException"
+            error = UnknownOperationError(f"No operation matches {request.method} {request.raw_path}")
             return error_response(error, request_id)
         op, labels = found
         allowed = {shape.name for shape in op.error_shapes}
@@ -81,6 +80,8 @@ class LocalHealthImagingApp:
             handler = getattr(self.backend, xform_name(op.name))
             output = handler(params, caller)
             return serialize_response(op, output, request_id)
+        except AuthenticationError as error:
+            return error_response(error, request_id)
         except ServiceError as error:
             if error.code not in allowed:
                 log.error("%s raised %s, which its model does not list", op.name, error.code)

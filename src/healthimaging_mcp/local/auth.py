@@ -2,7 +2,8 @@
 
 Without configured credentials any well-formed SigV4 `Authorization` header is accepted (like a permissive
 IAM policy); a request with none is refused. With credentials, the signature is recomputed with botocore's
-own signer and must match.
+own signer and must match. Refusals are 403s with the codes AWS's front door uses (not the operations'
+modelled `AccessDeniedException`, which means "authenticated, but not allowed").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from .errors import AccessDeniedError
+from .errors import AuthenticationError
 from .protocol import HttpRequest
 
 _AUTH = re.compile(
@@ -41,23 +42,31 @@ class Authenticator:
     def authenticate(self, request: HttpRequest) -> Caller:
         header = request.headers.get("authorization")
         if not header:
-            raise AccessDeniedError("Missing Authentication Token: requests must be signed with AWS SigV4")
+            raise AuthenticationError(
+                "MissingAuthenticationTokenException", "Missing Authentication Token: sign requests with AWS SigV4"
+            )
         match = _AUTH.match(header)
         if not match:
-            raise AccessDeniedError("Authorization header is not a valid AWS SigV4 signature")
+            raise AuthenticationError(
+                "IncompleteSignatureException",
+                "Authorization header is not a valid AWS SigV4 (AWS4-HMAC-SHA256) signature",
+            )
         caller = Caller(match["key"], match["region"])
         if self.credentials is None:
             return caller
         secret = self.credentials.get(match["key"])
         if secret is None:
-            raise AccessDeniedError("The security token included in the request is invalid")
+            raise AuthenticationError(
+                "UnrecognizedClientException", "The security token included in the request is invalid."
+            )
         amz_date = request.headers.get("x-amz-date", "")
         _check_clock(amz_date)
         expected = _signature(request, match, secret, amz_date)
         if not hmac.compare_digest(expected, match["signature"]):
-            raise AccessDeniedError(
+            raise AuthenticationError(
+                "InvalidSignatureException",
                 "The request signature we calculated does not match the signature you provided. "
-                "Check your AWS Secret Access Key and signing method."
+                "Check your AWS Secret Access Key and signing method.",
             )
         return caller
 
@@ -66,10 +75,13 @@ def _check_clock(amz_date: str) -> None:
     try:
         signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
-        raise AccessDeniedError("Missing or malformed X-Amz-Date header") from None
+        raise AuthenticationError("IncompleteSignatureException", "Missing or malformed X-Amz-Date header") from None
     skew = abs((datetime.now(timezone.utc) - signed_at).total_seconds())
     if skew > MAX_CLOCK_SKEW_SECONDS:
-        raise AccessDeniedError("Signature expired: the request time is too far from the server time")
+        raise AuthenticationError(
+            "InvalidSignatureException",
+            "Signature expired: the request time is more than 15 minutes from the server time",
+        )
 
 
 def _signature(request: HttpRequest, match: re.Match[str], secret: str, amz_date: str) -> str:

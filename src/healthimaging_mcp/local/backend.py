@@ -20,14 +20,22 @@ from .ops_writes import WriteOps
 class LocalBackend(DatastoreOps, TagOps, ReadOps, WriteOps, JobOps, Importer):
     """Handlers are named as boto3 names the operations; each takes (params, caller) and returns the output."""
 
-    def __init__(self, config: LocalConfig, s3_client: S3ClientFactory = default_s3_client) -> None:
+    def __init__(
+        self, config: LocalConfig, s3_client: S3ClientFactory = default_s3_client, *, recover_jobs: bool = True
+    ) -> None:
         super().__init__(config)
         self._access_lock = threading.Lock()
         self._last_access = {}
         self.runner = ImportRunner(self, config.import_workers, s3_client)
-        self._fail_interrupted_jobs()
+        if recover_jobs:
+            self._fail_interrupted_jobs()
 
     def _fail_interrupted_jobs(self) -> None:
+        """Jobs a previous server left unfinished can never finish: report them FAILED.
+
+        Only the process that runs jobs (the server) does this; a `local import` or `local seed` next to a
+        running server must not touch that server's jobs.
+        """
         with self.db.write() as conn:
             conn.execute(
                 """UPDATE jobs SET status = 'FAILED', ended_at = ?, message = 'Interrupted by a service restart'

@@ -79,7 +79,7 @@ def _seed(args: argparse.Namespace) -> int:
     from .base import LocalConfig
     from .seeding import seed_large_series, seed_samples
 
-    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()))
+    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
     try:
         result = seed_samples(backend)
         print(result.describe())
@@ -95,7 +95,7 @@ def _import(args: argparse.Namespace) -> int:
     from .base import LocalConfig
     from .errors import ServiceError
 
-    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()))
+    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
     try:
         report = backend.import_paths(args.datastore_id, args.paths)
     except ServiceError as exc:

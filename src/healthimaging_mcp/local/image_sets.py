@@ -115,6 +115,7 @@ class ImageSetStore(BackendBase):
         now: float,
         forced: bool = False,
         is_primary: bool | None = None,
+        message: str | None = None,
     ) -> int:
         """Write `document` as the next version of `image_set` (whose row must be current)."""
         version = int(image_set["latest_version"]) + 1
@@ -124,15 +125,15 @@ class ImageSetStore(BackendBase):
         primary = image_set["is_primary"] if is_primary is None else int(is_primary)
         changed = conn.execute(
             f"""UPDATE image_sets SET latest_version = ?, workflow_status = ?, updated_at = ?, state = 'ACTIVE',
-                   message = NULL, is_primary = ?, {", ".join(f"{name} = ?" for name in columns)}
+                   message = ?, is_primary = ?, {", ".join(f"{name} = ?" for name in columns)}
                WHERE id = ? AND latest_version = ?""",
-            (version, workflow_status, now, primary, *columns.values(), image_set["id"], version - 1),
+            (version, workflow_status, now, message, primary, *columns.values(), image_set["id"], version - 1),
         ).rowcount
         if changed != 1:
             raise ConflictError(f"Image set {image_set['id']} changed while this request ran; read it again and retry")
         conn.execute(
-            "INSERT INTO versions VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, NULL, ?)",
-            (image_set["id"], version, blob, workflow_status, image_set["created_at"], now, int(forced)),
+            "INSERT INTO versions VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?)",
+            (image_set["id"], version, blob, workflow_status, image_set["created_at"], now, message, int(forced)),
         )
         self._add_frames(conn, image_set["id"], frames)
         return version

@@ -75,9 +75,15 @@ def run_import(
                 report.failures.append(outcome)
             else:
                 prepared.append((name, outcome))
-    report.image_sets = importer.import_instances(datastore_id, [p for _, p in prepared])
+    report.image_sets, failed = importer.import_instances(datastore_id, [p for _, p in prepared])
     by_sop = {uid: s for s in report.image_sets for uid in s.sop_instance_uids}
+    failed_by_sop = {uid: f for f in failed for uid in f.sop_instance_uids}
     for name, instance in prepared:
+        failure = failed_by_sop.get(instance.normalized.sop_instance_uid)
+        if failure is not None:
+            exception = {"exceptionType": failure.exception_type, "message": failure.message}
+            report.failures.append({"inputFile": name, "exception": exception})
+            continue
         image_set = by_sop[instance.normalized.sop_instance_uid]
         response = {
             "imageSetId": image_set.image_set_id,

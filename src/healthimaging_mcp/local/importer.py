@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 from ..dicom.summary import hierarchy_key_elements, key_element_conflicts
+from .errors import ServiceError
 from .image_sets import FrameRecord, ImageSetStore
 from .ingest import PreparedInstance
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,15 @@ class ImportedImageSet:
     version: int
     is_primary: bool
     sop_instance_uids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FailedCommit:
+    """Instances whose image set could not be committed (nothing of it was stored)."""
+
+    sop_instance_uids: tuple[str, ...]
+    exception_type: str
+    message: str
 
 
 def _hierarchy(instance: PreparedInstance) -> str:
@@ -59,16 +72,30 @@ def _frames(instances: list[PreparedInstance]) -> list[FrameRecord]:
 
 
 class Importer(ImageSetStore):
-    def import_instances(self, datastore_id: str, instances: list[PreparedInstance]) -> list[ImportedImageSet]:
-        """Commit prepared instances into image sets; one transaction per image set."""
+    def import_instances(
+        self, datastore_id: str, instances: list[PreparedInstance]
+    ) -> tuple[list[ImportedImageSet], list[FailedCommit]]:
+        """Commit prepared instances into image sets; one transaction per image set, a failed one fails alone."""
         groups: dict[tuple[str, str], dict[str, list[PreparedInstance]]] = defaultdict(lambda: defaultdict(list))
         for instance in instances:
             groups[instance.key][_hierarchy(instance)].append(instance)
-        results = []
+        results: list[ImportedImageSet] = []
+        failures: list[FailedCommit] = []
         for (study_uid, series_uid), variants in groups.items():
             for hierarchy, members in variants.items():
-                results.append(self._commit(datastore_id, study_uid, series_uid, hierarchy, members))
-        return results
+                uids = tuple(m.normalized.sop_instance_uid for m in members)
+                try:
+                    results.append(self._commit(datastore_id, study_uid, series_uid, hierarchy, members))
+                except ServiceError as exc:
+                    failures.append(FailedCommit(uids, exc.code, exc.message))
+                except Exception as exc:
+                    log.exception("storing an image set failed; its %d instance(s) are reported as failed", len(uids))
+                    failures.append(
+                        FailedCommit(
+                            uids, "InternalServerException", f"{type(exc).__name__}: could not store the image set"
+                        )
+                    )
+        return results, failures
 
     def _commit(
         self,

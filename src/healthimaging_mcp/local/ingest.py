@@ -17,12 +17,13 @@ import numpy as np
 import pydicom
 from pydicom import config as pydicom_config
 from pydicom.dataset import Dataset
+from pydicom.encaps import generate_fragments
 from pydicom.errors import InvalidDicomError
 
 from ..dicom.normalize import NormalizationError, NormalizedInstance, normalize_instance
 from ..imaging.codecs import encode_for_storage, pixel_checksum
 from ..imaging.dataset_pixels import frame_layout, iter_encoded_frames, iter_frames
-from ..imaging.syntaxes import stored_syntax_for
+from ..imaging.syntaxes import is_video, stored_syntax_for
 from .arns import new_id
 from .blobs import BlobStore
 from .image_sets import FrameRecord
@@ -96,23 +97,7 @@ def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> Prep
     if "PixelData" not in ds:
         return prepared
     transfer_syntax = str(ds.file_meta.TransferSyntaxUID)
-    binary_seg = ds.get("SOPClassUID") == BINARY_SEGMENTATION and ds.get("SegmentationType") == "BINARY"
-    stored = stored_syntax_for(transfer_syntax, storage_format, binary_segmentation=binary_seg)
-    try:
-        encoded_frames = list(_stored_frames(ds, transfer_syntax, stored, storage_format))
-        frames: list[tuple[bytes, np.ndarray | None]] = [(data, pixels) for data, pixels, _ in encoded_frames]
-        stored = encoded_frames[0][2] if encoded_frames else stored
-    except Exception as exc:  # keep the pixel data as one blob, as the service does
-        log.info("transcoding failed, keeping original pixel data: %s", type(exc).__name__)
-        frames = [(bytes(ds.PixelData), None)]
-        stored = transfer_syntax
-        prepared.warnings.append(
-            {
-                "warning_reason_code": TRANSCODING_EXCEPTION,
-                "type": "TRANSCODING_EXCEPTION",
-                "message": str(exc)[:200],
-            }
-        )
+    frames, stored = _frames_to_store(ds, transfer_syntax, storage_format, prepared.warnings)
     entry["StoredTransferSyntaxUID"] = stored
     entry["ChecksumType"] = "DECOMPRESSED"
     image_frames = []
@@ -122,6 +107,36 @@ def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> Prep
         image_frames.append(_frame_entry(frame_id, encoded, pixels))
     entry["ImageFrames"] = image_frames
     return prepared
+
+
+def _frames_to_store(
+    ds: Dataset, transfer_syntax: str, storage_format: str, warnings: list[dict[str, Any]]
+) -> tuple[list[tuple[bytes, np.ndarray | None]], str]:
+    """(stored bytes, decoded pixels or None) per frame, and the stored transfer syntax."""
+    if is_video(transfer_syntax):  # kept as the original stream, one frame, nothing to decode
+        return [(_video_stream(ds), None)], transfer_syntax
+    binary_seg = ds.get("SOPClassUID") == BINARY_SEGMENTATION and ds.get("SegmentationType") == "BINARY"
+    stored = stored_syntax_for(transfer_syntax, storage_format, binary_segmentation=binary_seg)
+    try:
+        encoded_frames = list(_stored_frames(ds, transfer_syntax, stored, storage_format))
+    except Exception as exc:  # keep the pixel data as one blob, as the service does
+        log.info("transcoding failed, keeping original pixel data: %s", type(exc).__name__)
+        warnings.append(
+            {
+                "warning_reason_code": TRANSCODING_EXCEPTION,
+                "type": "TRANSCODING_EXCEPTION",
+                "message": str(exc)[:200],
+            }
+        )
+        return [(bytes(ds.PixelData), None)], transfer_syntax
+    frames: list[tuple[bytes, np.ndarray | None]] = [(data, pixels) for data, pixels, _ in encoded_frames]
+    return frames, (encoded_frames[0][2] if encoded_frames else stored or transfer_syntax)
+
+
+def _video_stream(ds: Dataset) -> bytes:
+    """The video bitstream: every fragment of the encapsulated pixel data after the Basic Offset Table."""
+    fragments = list(generate_fragments(bytes(ds.PixelData)))
+    return b"".join(fragments[1:])
 
 
 def _stored_frames(

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 
+from .errors import model_message
 from .import_run import ImportReport, run_import
 from .importer import Importer
 
@@ -60,7 +61,7 @@ class ImportRunner:
                 job_id,
                 status="FAILED",
                 ended_at=self.importer.now(),
-                message=f"Internal error: {type(exc).__name__}",
+                message=model_message(f"Internal error: {type(exc).__name__}"),
             )
 
     def _run(self, job_id: str) -> None:
@@ -91,7 +92,7 @@ class ImportRunner:
         self._set(job_id, status="COMPLETED", ended_at=self.importer.now())
 
     def _fail(self, job_id: str, message: str) -> None:
-        self._set(job_id, status="FAILED", ended_at=self.importer.now(), message=message[:2048])
+        self._set(job_id, status="FAILED", ended_at=self.importer.now(), message=model_message(message))
 
 
 def _reason(exc: Exception) -> str:

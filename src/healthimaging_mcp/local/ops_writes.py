@@ -12,8 +12,8 @@ from typing import Any
 
 from ..dicom.patch import PatchError, apply_updates, merge_documents, select_instances
 from .auth import Caller
-from .errors import ConflictError, QuotaExceededError, ValidationError
-from .image_sets import ImageSetStore
+from .errors import ConflictError, QuotaExceededError, ValidationError, model_message
+from .image_sets import FrameRecord, ImageSetStore
 
 MAX_FRAMES_PER_COPY = 1000
 
@@ -35,6 +35,21 @@ def _json_document(raw: bytes, name: str) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValidationError(f"{name} must be a JSON object")
     return document
+
+
+def _study_level(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The Patient and Study attributes of an update document (what other image sets of the study receive)."""
+    if document is None:
+        return None
+    shared: dict[str, Any] = {}
+    if document.get("Patient"):
+        shared["Patient"] = document["Patient"]
+    study_dicom = (document.get("Study") or {}).get("DICOM")
+    if study_dicom:
+        shared["Study"] = {"DICOM": study_dicom}
+    if not shared:
+        return None
+    return {"SchemaVersion": document["SchemaVersion"], **shared} if "SchemaVersion" in document else shared
 
 
 def _check_version(row: sqlite3.Row, claimed: str, what: str) -> None:
@@ -96,11 +111,17 @@ class WriteOps(ImageSetStore):
                 ]
             targets = []
             for target in rows:
+                mine = target["id"] == row["id"]
+                changes = (updatable, removable) if mine else (_study_level(updatable), _study_level(removable))
+                if changes == (None, None):
+                    continue
                 current = self.load_document(target["id"], int(target["latest_version"]))
                 try:
-                    targets.append((target, apply_updates(current, updatable, removable, force=force)))
+                    targets.append((target, apply_updates(current, *changes, force=force)))
                 except PatchError as exc:
-                    raise ValidationError(str(exc)) from None
+                    raise ValidationError(
+                        str(exc) if mine else f"image set {target['id']} of the study: {exc}"
+                    ) from None
         now = self.now()
         with self.db.write() as conn:
             versions = [
@@ -145,24 +166,7 @@ class WriteOps(ImageSetStore):
                 )
                 version = 1
             else:
-                try:
-                    merged = merge_documents(
-                        self.load_document(destination["id"], int(destination["latest_version"])),
-                        subset,
-                        force=force,
-                    )
-                except PatchError as exc:
-                    raise ValidationError(str(exc)) from None
-                version = self.add_version(
-                    conn,
-                    destination,
-                    merged,
-                    frames,
-                    workflow_status="COPIED",
-                    now=now,
-                    forced=force,
-                    is_primary=True if promote else None,
-                )
+                version = self._copy_into(conn, destination, subset, frames, force=force, promote=promote, now=now)
                 destination_id = destination["id"]
             conn.execute("UPDATE image_sets SET workflow_status = 'COPIED' WHERE id = ?", (source["id"],))
         destination_row = self.image_set_row(p["datastoreId"], destination_id)
@@ -174,25 +178,76 @@ class WriteOps(ImageSetStore):
             "destinationImageSetProperties": _properties(destination_row, version, "COPYING", now),
         }
 
+    def _copy_into(
+        self,
+        conn: sqlite3.Connection,
+        destination: sqlite3.Row,
+        subset: dict[str, Any],
+        frames: list[FrameRecord],
+        *,
+        force: bool,
+        promote: bool,
+        now: float,
+    ) -> int:
+        """Merge `subset` into an existing image set; a mismatch fails the copy the way the service does.
+
+        The service accepts such a copy and fails it asynchronously: the destination gets a COPY_FAILED
+        version (content unchanged) whose `message` gives the reason.
+        """
+        current = self.load_document(destination["id"], int(destination["latest_version"]))
+        try:
+            merged = merge_documents(current, subset, force=force)
+        except PatchError as exc:
+            return self.add_version(
+                conn,
+                destination,
+                current,
+                workflow_status="COPY_FAILED",
+                now=now,
+                forced=force,
+                message=model_message(f"INVALID_REQUEST: {exc}"),
+            )
+        return self.add_version(
+            conn,
+            destination,
+            merged,
+            frames,
+            workflow_status="COPIED",
+            now=now,
+            forced=force,
+            is_primary=True if promote else None,
+        )
+
     def _copy_destination(
         self, source: sqlite3.Row, requested: dict[str, Any] | None, subset: dict[str, Any], promote: bool
     ) -> sqlite3.Row | None:
-        if requested is not None:
-            destination = self.image_set_row(source["datastore_id"], requested["imageSetId"])
-            _check_version(destination, requested["latestVersionId"], "Destination image set")
-            if destination["id"] == source["id"]:
-                raise ValidationError("The destination image set must differ from the source")
-            return destination
-        if not promote:
-            return None
+        """The existing destination row, or None for a new image set (primary when promoting)."""
+        primary = self._series_primary(source["datastore_id"], subset) if promote else None
+        if primary is not None and primary["id"] == source["id"]:
+            raise ValidationError(
+                f"Image set {source['id']} is already the primary image set of its series; "
+                "promoteToPrimary applies to non-primary image sets"
+            )
+        if requested is None:
+            return primary
+        destination = self.image_set_row(source["datastore_id"], requested["imageSetId"])
+        _check_version(destination, requested["latestVersionId"], "Destination image set")
+        if destination["id"] == source["id"]:
+            raise ValidationError("The destination image set must differ from the source")
+        if primary is not None and primary["id"] != destination["id"]:
+            raise ValidationError(
+                f"The series already has the primary image set {primary['id']}; "
+                "copy into it (or omit the destination) to promote"
+            )
+        return destination
+
+    def _series_primary(self, datastore_id: str, subset: dict[str, Any]) -> sqlite3.Row | None:
         study = subset.get("Study", {})
         study_uid = study.get("DICOM", {}).get("StudyInstanceUID")
         series_uid = next(iter(study.get("Series", {})), None)
-        if study_uid and series_uid:
-            primary = self.primary_for(source["datastore_id"], study_uid, series_uid)
-            if primary is not None and primary["id"] != source["id"]:
-                return primary
-        return None
+        if not study_uid or not series_uid:
+            return None
+        return self.primary_for(datastore_id, study_uid, series_uid)
 
     def delete_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         row = self.image_set_row(p["datastoreId"], p["imageSetId"], allow_deleted=True)

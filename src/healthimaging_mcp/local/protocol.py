@@ -234,7 +234,7 @@ def error_response(error: ServiceError, request_id: str) -> HttpResponse:
         "x-amzn-ErrorType": error.code,
         "Content-Type": "application/json",
     }
-    return HttpResponse(error_status(error.code), headers, body)
+    return HttpResponse(error.status or error_status(error.code), headers, body)
 
 
 def new_request_id() -> str:

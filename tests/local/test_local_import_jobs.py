@@ -1,0 +1,210 @@
+"""Import jobs from moto S3: job states, the S3 output tree, per-file failures, re-imports, non-primary image sets."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local_helpers import Store
+from local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, part10, series
+from pydicom.uid import JPEGLSLossless
+
+from healthimaging_mcp.local.samples import write_samples
+from healthimaging_mcp.local.service import LocalService
+
+ROLE = "arn:aws:iam::123456789012:role/HealthImagingImportRole"
+
+
+def new_bucket(s3: Any) -> str:
+    name = f"import-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def start(store: Store, bucket: str, input_prefix: str = "input/", **extra: Any) -> dict[str, Any]:
+    response: dict[str, Any] = store.client.start_dicom_import_job(
+        datastoreId=store.datastore_id,
+        dataAccessRoleArn=ROLE,
+        inputS3Uri=f"s3://{bucket}/{input_prefix}",
+        outputS3Uri=f"s3://{bucket}/output/",
+        **extra,
+    )
+    return response
+
+
+def wait_for(store: Store, job_id: str, seen: list[str] | None = None, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        props: dict[str, Any] = store.client.get_dicom_import_job(datastoreId=store.datastore_id, jobId=job_id)[
+            "jobProperties"
+        ]
+        if seen is not None and (not seen or seen[-1] != props["jobStatus"]):
+            seen.append(props["jobStatus"])
+        if props["jobStatus"] in ("COMPLETED", "FAILED"):
+            return props
+        assert time.monotonic() < deadline, f"job still {props['jobStatus']}"
+        time.sleep(0.02)
+
+
+def read_json(s3: Any, uri: str) -> Any:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def read_ndjson(s3: Any, uri: str) -> list[dict[str, Any]]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    text = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def upload(s3: Any, bucket: str, files: dict[str, bytes]) -> None:
+    for key, body in files.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def test_import_job_writes_the_output_tree_and_fails_bad_files_alone(
+    fresh_service: LocalService, moto_s3: Any, tmp_path: Path
+) -> None:
+    store = Store(fresh_service)
+    bucket = new_bucket(moto_s3)
+    root = tmp_path / "samples"
+    written = write_samples(root, n_ct_slices=4)
+    files = {f"input/{p.relative_to(root).as_posix()}": p.read_bytes() for p in written}
+    bad = {"input/broken/corrupt.dcm": CORRUPT_DICOM, "input/broken/report.pdf": NOT_DICOM}
+    damaged = encapsulated_instance(SeriesSpec(key="damaged"), 1, JPEGLSLossless, [b"\xff\xd8 not a codestream"])
+    files["input/damaged/pixels.dcm"] = part10(damaged)
+    upload(moto_s3, bucket, {**files, **bad})
+
+    started = start(store, bucket, jobName="samples-import")
+    assert started["jobStatus"] == "SUBMITTED" and started["datastoreId"] == store.datastore_id
+    assert re.fullmatch(r"[0-9a-z]{32}", started["jobId"]) and isinstance(started["submittedAt"], datetime)
+    seen: list[str] = []
+    props = wait_for(store, started["jobId"], seen)
+    assert props["jobStatus"] == "COMPLETED", props.get("message")
+    assert seen[-1] == "COMPLETED" and set(seen) <= {"SUBMITTED", "IN_PROGRESS", "COMPLETED"}
+    folder = f"s3://{bucket}/output/{store.datastore_id}-DicomImport-{started['jobId']}/"
+    assert props["outputS3Uri"] == folder
+    assert props["inputS3Uri"] == f"s3://{bucket}/input/"
+    assert (props["jobName"], props["dataAccessRoleArn"]) == ("samples-import", ROLE)
+    assert isinstance(props["endedAt"], datetime) and props["endedAt"] >= props["submittedAt"]
+
+    summary = read_json(moto_s3, folder + "job-output-manifest.json")["jobSummary"]
+    assert summary["jobId"] == started["jobId"] and summary["datastoreId"] == store.datastore_id
+    assert summary["outputS3Uri"] == folder
+    assert summary["successOutputS3Uri"] == folder + "SUCCESS/"
+    assert summary["failureOutputS3Uri"] == folder + "FAILURE/"
+    assert summary["warningsOutputS3Uri"] == folder + "WARNING/"
+    assert summary["numberOfScannedFiles"] == len(files) + 2
+    assert summary["numberOfImportedFiles"] == len(files)
+    assert summary["numberOfFilesWithCustomerError"] == 2
+    assert summary["numberOfFilesWithServerError"] == 0
+    image_sets = summary["imageSetsSummary"]
+    assert summary["numberOfGeneratedImageSets"] == len(image_sets) == 20
+    assert sum(s["numberOfMatchedSOPInstances"] for s in image_sets) == len(files)
+    assert all(s["imageSetVersion"] == 1 and s["isPrimary"] is True for s in image_sets)
+
+    successes = read_ndjson(moto_s3, folder + "SUCCESS/success.ndjson")
+    assert sorted(line["inputFile"] for line in successes) == sorted(files)
+    assert {line["importResponse"]["imageSetId"] for line in successes} == {s["imageSetId"] for s in image_sets}
+    failures = read_ndjson(moto_s3, folder + "FAILURE/failure.ndjson")
+    assert sorted(line["inputFile"] for line in failures) == sorted(bad)
+    for line in failures:
+        assert line["exception"]["exceptionType"] == "ValidationException"
+        assert line["exception"]["message"]
+    (warning,) = read_ndjson(moto_s3, folder + "WARNING/warning.ndjson")
+    assert warning["inputFile"] == "input/damaged/pixels.dcm"
+    (reason,) = warning["importResponse"]["warnings"]
+    assert (reason["type"], reason["warning_reason_code"]) == ("TRANSCODING_EXCEPTION", 45312)
+    kept_id = warning["importResponse"]["imageSetId"]
+    kept = store.metadata(kept_id)["Study"]["Series"][damaged.SeriesInstanceUID]["Instances"][damaged.SOPInstanceUID]
+    assert kept["StoredTransferSyntaxUID"] == JPEGLSLossless
+    (frame,) = kept["ImageFrames"]
+    assert "PixelDataChecksumFromBaseToFullResolution" not in frame
+    assert store.frame(kept_id, frame["ID"])["imageFrameBlob"].read() == damaged.PixelData
+
+    searched = store.search()
+    assert {s["imageSetId"] for s in searched} == {s["imageSetId"] for s in image_sets}
+    (listed,) = store.client.list_dicom_import_jobs(datastoreId=store.datastore_id)["jobSummaries"]
+    assert listed["jobId"] == started["jobId"] and listed["jobStatus"] == "COMPLETED"
+    assert "inputS3Uri" not in listed and "outputS3Uri" not in listed
+
+
+def test_start_import_job_is_idempotent_per_client_token(fresh_service: LocalService, moto_s3: Any) -> None:
+    store = Store(fresh_service)
+    bucket = new_bucket(moto_s3)
+    first = start(store, bucket, clientToken="import-token")
+    again = start(store, bucket, clientToken="import-token")
+    assert again["jobId"] == first["jobId"] and again["submittedAt"] == first["submittedAt"]
+    with pytest.raises(store.client.exceptions.ConflictException):
+        start(store, bucket, input_prefix="elsewhere/", clientToken="import-token")
+    wait_for(store, first["jobId"])
+    assert len(store.client.list_dicom_import_jobs(datastoreId=store.datastore_id)["jobSummaries"]) == 1
+
+
+def test_a_missing_input_bucket_fails_the_job_with_a_message(fresh_service: LocalService, moto_s3: Any) -> None:
+    store = Store(fresh_service)
+    started = store.client.start_dicom_import_job(
+        datastoreId=store.datastore_id,
+        dataAccessRoleArn=ROLE,
+        inputS3Uri="s3://bucket-that-does-not-exist/in/",
+        outputS3Uri="s3://bucket-that-does-not-exist/out/",
+    )
+    props = wait_for(store, started["jobId"])
+    assert props["jobStatus"] == "FAILED"
+    assert "inputS3Uri" in props["message"] and "NoSuchBucket" in props["message"]
+    assert isinstance(props["endedAt"], datetime)
+    (listed,) = store.client.list_dicom_import_jobs(datastoreId=store.datastore_id, jobStatus="FAILED")["jobSummaries"]
+    assert listed["message"] == props["message"]
+
+
+def test_import_into_a_datastore_that_is_not_active_is_refused(fresh_service: LocalService, moto_s3: Any) -> None:
+    store = Store(fresh_service)
+    store.client.delete_datastore(datastoreId=store.datastore_id)
+    with pytest.raises(store.client.exceptions.ResourceNotFoundException):
+        start(store, "any-bucket")
+
+
+def test_reimports_merge_and_conflicting_files_go_to_a_non_primary_image_set(
+    fresh_service: LocalService, moto_s3: Any
+) -> None:
+    store = Store(fresh_service)
+    bucket = new_bucket(moto_s3)
+    spec = SeriesSpec()
+    upload(moto_s3, bucket, {f"input/{ds.SOPInstanceUID}.dcm": part10(ds) for ds in series(spec, 3)})
+    first = read_json(
+        moto_s3, wait_for(store, start(store, bucket)["jobId"])["outputS3Uri"] + "job-output-manifest.json"
+    )
+    (primary,) = first["jobSummary"]["imageSetsSummary"]
+    assert (primary["imageSetVersion"], primary["isPrimary"], primary["numberOfMatchedSOPInstances"]) == (1, True, 3)
+
+    again = wait_for(store, start(store, bucket)["jobId"])
+    (merged,) = read_json(moto_s3, again["outputS3Uri"] + "job-output-manifest.json")["jobSummary"]["imageSetsSummary"]
+    assert (merged["imageSetId"], merged["imageSetVersion"], merged["isPrimary"]) == (primary["imageSetId"], 2, True)
+    (summary,) = store.search()
+    assert summary["version"] == 2
+    assert summary["DICOMTags"]["DICOMNumberOfStudyRelatedInstances"] == 3
+    instances = store.metadata(primary["imageSetId"])["Study"]["Series"][spec.series_uid]["Instances"]
+    assert sorted(instances) == sorted(spec.sop_uid(n) for n in (1, 2, 3))
+
+    other_patient = SeriesSpec(patient_id="PAT-SOMEONE-ELSE")
+    conflicting = series(other_patient, 1, start=4)
+    upload(moto_s3, bucket, {f"conflict/{ds.SOPInstanceUID}.dcm": part10(ds) for ds in conflicting})
+    job = wait_for(store, start(store, bucket, input_prefix="conflict/")["jobId"])
+    (side,) = read_json(moto_s3, job["outputS3Uri"] + "job-output-manifest.json")["jobSummary"]["imageSetsSummary"]
+    assert side["isPrimary"] is False and side["imageSetId"] != primary["imageSetId"]
+    (line,) = read_ndjson(moto_s3, job["outputS3Uri"] + "SUCCESS/success.ndjson")
+    assert line["importResponse"]["isPrimary"] is False
+    assert store.image_set(side["imageSetId"])["isPrimary"] is False
+    assert store.image_set(primary["imageSetId"])["isPrimary"] is True
+    non_primary = store.search(filters=[{"operator": "EQUAL", "values": [{"isPrimary": False}]}])
+    assert [s["imageSetId"] for s in non_primary] == [side["imageSetId"]]
+    assert non_primary[0]["isPrimary"] is False
+    assert non_primary[0]["DICOMTags"]["DICOMPatientId"] == "PAT-SOMEONE-ELSE"
+    assert store.search()[0]["version"] in (1, 2)
+    assert len(store.search()) == 2
