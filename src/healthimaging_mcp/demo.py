@@ -61,9 +61,10 @@ async def _session(data_dir: Path) -> None:
             return result
 
         await call("list_datastores", {})
-        page = await call("search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 5})
+        page = await call("search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 10})
         hits = (page.structured_content or {}).get("image_sets", [])
-        ct = max(hits, key=lambda h: h.get("instance_count", 0)) if hits else None
+        cts = [h for h in hits if h.get("modality") == "CT"] or hits
+        ct = max(cts, key=lambda h: h.get("instance_count") or 0) if cts else None
         if ct is not None:
             await call("get_image_set_metadata", {"image_set_id": ct["image_set_id"]})
             await call(

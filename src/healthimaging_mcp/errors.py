@@ -20,6 +20,19 @@ class ErrorType(str, Enum):
     INTERNAL = "internal_error"
 
 
+# What to do next when the raiser gave no more specific advice: every error carries a next step.
+DEFAULT_NEXT_STEP: dict[ErrorType, str] = {
+    ErrorType.VALIDATION: "Fix the argument named in the message and call again.",
+    ErrorType.NOT_FOUND: "Check the IDs/UIDs; list or search to find valid ones.",
+    ErrorType.CONFLICT: "Read the current state (e.g. get_image_set) and retry with it.",
+    ErrorType.THROTTLED: "Wait a few seconds and retry.",
+    ErrorType.ACCESS_DENIED: "Ask an administrator for the IAM permission this action needs.",
+    ErrorType.AUTH: "Configure valid AWS credentials for the MCP server process and retry.",
+    ErrorType.SERVICE: "Retry in a moment; if it persists, check the service status.",
+    ErrorType.INTERNAL: "Retry; if it persists, report it with the server log.",
+}
+
+
 class HealthImagingError(Exception):
     """A failure explained for the assistant: what went wrong and what to do next."""
 
@@ -35,7 +48,7 @@ class HealthImagingError(Exception):
         super().__init__(message)
         self.error_type = error_type
         self.message = message
-        self.next_step = next_step
+        self.next_step = next_step or DEFAULT_NEXT_STEP[error_type]
         self.code = code
         self.request_id = request_id
 
@@ -91,6 +104,7 @@ _AUTH_CODES = {
     "InvalidClientTokenId",
     "MissingAuthenticationTokenException",
     "IncompleteSignature",
+    "IncompleteSignatureException",
 }
 _AUTH_FIX = (
     "Refresh or configure AWS credentials (environment variables, `aws configure`, `aws sso login`, or AWS_PROFILE) "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import Tool
 
 from . import __version__
 from .middleware import TypedToolErrors
@@ -10,13 +11,16 @@ from .runtime import Runtime
 from .settings import Settings
 from .tools import TOOLSETS
 from .tools.registry import register
+from .tools.schemas import compact_input, compact_output
 
 INSTRUCTIONS = """\
 Tools for AWS HealthImaging (medical images stored as DICOM image sets).
 Typical flow: list_datastores -> search_image_sets (by patient, accession, study/series UID or dates) ->
 get_image_set_metadata (a compact summary of patient, study and series) -> get_image_frame.
-IDs are 32 lowercase letters/digits and case-sensitive; datastore_id may be omitted when there is a default.
-Errors come back as JSON with a `type` and a `next_step`. Results with next_token have more pages.
+IDs are 32 lowercase letters/digits and case-sensitive. datastore_id may be omitted when a default is configured
+or only one datastore is ACTIVE; answers name the datastore used.
+Errors come back as JSON with a `type` and a `next_step`. Results with next_token have more pages: call again
+with that next_token (max_results sets the page size, 1-50).
 {mode}"""
 
 READ_ONLY_NOTE = "This server is read-only: tools that change or delete data are not available."
@@ -26,9 +30,25 @@ WRITE_NOTE = (
 )
 
 
+class HealthImagingServer(MCPServer):
+    """MCPServer publishing compact tool schemas (tools/list is paid for in every conversation's context)."""
+
+    async def list_tools(self) -> list[Tool]:
+        tools = await super().list_tools()
+        return [
+            tool.model_copy(
+                update={
+                    "input_schema": compact_input(tool.input_schema),
+                    "output_schema": tool.output_schema and compact_output(tool.output_schema),
+                }
+            )
+            for tool in tools
+        ]
+
+
 def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:
     runtime = runtime or Runtime(settings)
-    mcp = MCPServer(
+    mcp = HealthImagingServer(
         "healthimaging",
         title="AWS HealthImaging",
         version=__version__,

@@ -10,19 +10,17 @@ from pydantic import Field
 ID_PATTERN = r"^[0-9a-z]{32}$"
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
 
-DatastoreIdArg = Annotated[
-    str | None, Field(pattern=ID_PATTERN, description="Omit to use the default (or only ACTIVE) datastore.")
-]
+# Descriptions cost context in every conversation: self-explanatory arguments have none (the server
+# instructions say once that datastore_id may be omitted, and how paging works).
+DatastoreIdArg = Annotated[str | None, Field(pattern=ID_PATTERN)]
 DatastoreIdRequired = Annotated[str, Field(pattern=ID_PATTERN)]
 ImageSetIdArg = Annotated[str, Field(pattern=ID_PATTERN)]
-VersionArg = Annotated[str | None, Field(pattern=r"^[0-9]+$", description="Omit for the latest version.")]
+VersionArg = Annotated[str | None, Field(pattern=r"^[0-9]+$")]  # omitted: the latest version
 LatestVersionArg = Annotated[
     str, Field(pattern=r"^[0-9]+$", description="The image set's current version (from get_image_set).")
 ]
-MaxResultsArg = Annotated[int | None, Field(ge=1, le=50, description="Page size, 1-50.")]
-NextTokenArg = Annotated[
-    str | None, Field(min_length=1, max_length=8192, description="next_token from the previous page.")
-]
+MaxResultsArg = Annotated[int | None, Field(ge=1, le=50)]
+NextTokenArg = Annotated[str | None, Field(min_length=1, max_length=8192)]
 UidArg = Annotated[str, Field(pattern=UID_PATTERN, max_length=64)]
 ResourceArnArg = Annotated[
     str,

@@ -37,7 +37,9 @@ def pick_series(document: ImageSetDocument, series_uid: str | None) -> SeriesVie
     if series_uid:
         series = document.series_by_uid(series_uid)
         if series is None:
-            raise invalid(f"Series {series_uid} is not in this image set.", _series_hint(document))
+            raise HealthImagingError(
+                ErrorType.NOT_FOUND, f"Series {series_uid} is not in this image set.", next_step=_series_hint(document)
+            )
         return series
     imaging = [s for s in document.series if s.frame_count]
     if len(imaging) == 1:
@@ -89,7 +91,9 @@ def locate(
         if numbered is None:
             numbers = [i.instance_number for i in series.instances if i.instance_number is not None]
             span = f"{min(numbers)}-{max(numbers)}" if numbers else "none"
-            raise invalid(f"No instance number {instance_number} in this series (instance numbers: {span}).")
+            raise HealthImagingError(
+                ErrorType.NOT_FOUND, f"No instance number {instance_number} in this series (instance numbers: {span})."
+            )
         if not 0 <= frame_index < len(numbered.frames):
             raise invalid(f"frame_index must be within 0-{len(numbered.frames) - 1} for this instance.")
         frame = numbered.frames[frame_index]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import numpy as np
 from mcp.types import ContentBlock, ImageContent
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from ..files import output_path, write_file
 from ..imaging.montage import choose_indices, make_montage
@@ -24,13 +24,11 @@ toolset = Toolset()
 WindowArg = Annotated[
     str | None,
     Field(
-        description="dicom (default: the image's own), auto, none, or a preset: lung, mediastinum, soft_tissue, "
-        "bone, brain, subdural, stroke, abdomen, liver, spine."
+        description="lung, mediastinum, soft_tissue, bone, brain, subdural, stroke, abdomen, liver, spine, auto, "
+        "none, or dicom (the image's own; default)"
     ),
 ]
-SeriesUidArg = Annotated[
-    str | None, Field(pattern=UID_PATTERN, description="Needed when the image set has several series.")
-]
+SeriesUidArg = Annotated[str | None, Field(pattern=UID_PATTERN)]
 _EXTENSIONS = {
     "image/jph": ".jph",
     "image/jphc": ".jhc",
@@ -41,33 +39,43 @@ _EXTENSIONS = {
 
 
 class ImageAnswer(ToolOutput):
-    image_set_id: str
+    """An image for the model: an image block, with the caption as the text block."""
+
     caption: str
     width: int
     height: int
-    mime_type: str
     series_instance_uid: str
-    sop_instance_uid: str | None = None
-    image_frame_id: str | None = None
-    instance_number: int | None = None
-    slice_index: int | None = None
     slice_count: int | None = None
     window_center: float | None = None
     window_width: float | None = None
     window_source: str | None = None
     saved_to: str | None = None
-    image_included: bool = True
-    image_data: Annotated[bytes | None, Field(exclude=True)] = None
+    _image: tuple[bytes, str] | None = PrivateAttr(default=None)
+
+    def show(self, data: bytes, mime_type: str) -> None:
+        self._image = (data, mime_type)
+
+    @property
+    def image_data(self) -> bytes | None:
+        """The encoded image shown (not part of the structured content)."""
+        return self._image[0] if self._image else None
 
     def render(self) -> str:
         saved = f"\nSaved to {self.saved_to}" if self.saved_to else ""
         return f"{self.caption}{saved}"
 
     def extra_content(self) -> list[ContentBlock]:
-        if not self.image_included or self.image_data is None:
+        if self._image is None:
             return []
-        data = base64.b64encode(self.image_data).decode()
-        return [ImageContent(type="image", data=data, mime_type=self.mime_type)]
+        data, mime_type = self._image
+        return [ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type=mime_type)]
+
+
+class FrameAnswer(ImageAnswer):
+    sop_instance_uid: str
+    image_frame_id: str
+    instance_number: int | None = None
+    slice_index: int
 
 
 @toolset.tool("Get image frame", READ_ONLY)
@@ -77,10 +85,8 @@ def get_image_frame(
     datastore_id: DatastoreIdArg = None,
     series_instance_uid: SeriesUidArg = None,
     instance_number: int | None = None,
-    slice_index: Annotated[
-        int | None, Field(ge=0, description="0-based position in the series; default middle.")
-    ] = None,
-    frame_index: Annotated[int, Field(ge=0, description="Frame within a multi-frame instance.")] = 0,
+    slice_index: Annotated[int | None, Field(ge=0, description="0-based; default: the middle")] = None,
+    frame_index: Annotated[int, Field(ge=0)] = 0,  # of a multi-frame instance
     image_frame_id: Annotated[str | None, Field(pattern=r"^[0-9a-z]{32}$")] = None,
     version_id: VersionArg = None,
     window: WindowArg = None,
@@ -91,9 +97,10 @@ def get_image_frame(
     include_image: bool = True,
     save_as: Annotated[str | None, Field(description="File name in the output folder.")] = None,
     save_kind: Literal["rendered", "encoded", "pixels"] = "rendered",
-) -> ImageAnswer:
-    """Look at one image: returns it decoded and windowed as a PNG/JPEG with a caption. Address it by series +
-    instance number or slice index (default: the middle slice), or by image frame ID."""
+) -> FrameAnswer:
+    """Look at one image (decoded, windowed PNG/JPEG) with a caption. Address it by series + instance_number or
+    slice_index (default: the middle slice), or by image_frame_id."""
+    spec = window_spec(window, window_center, window_width)
     datastore_id = rt.resolve_datastore(datastore_id)
     document = rt.document(datastore_id, image_set_id, version_id)
     target = locate(
@@ -106,17 +113,14 @@ def get_image_frame(
     )
     data, content_type = fetch(rt, datastore_id, image_set_id, target.frame.id)
     pixels = decode(target, data)
-    spec = window_spec(window, window_center, window_width)
     rendered = render_frame(
         pixels, target.attributes, window=spec, max_size=max_size, image_format=image_format, frame_index=frame_index
     )
     window_info = {"center": rendered.window_center, "width": rendered.window_width, "source": rendered.window_source}
-    answer = ImageAnswer(
-        image_set_id=image_set_id,
+    answer = FrameAnswer(
         caption=caption(target, (rendered.width, rendered.height), window_info),
         width=rendered.width,
         height=rendered.height,
-        mime_type=rendered.mime_type,
         series_instance_uid=target.series.uid,
         sop_instance_uid=target.instance.sop_uid,
         image_frame_id=target.frame.id,
@@ -126,9 +130,9 @@ def get_image_frame(
         window_center=rendered.window_center,
         window_width=rendered.window_width,
         window_source=rendered.window_source,
-        image_included=include_image,
-        image_data=rendered.data,
     )
+    if include_image:
+        answer.show(rendered.data, rendered.mime_type)
     if save_as:
         if save_kind == "encoded":
             suffix = _EXTENSIONS.get(content_type or "", ".bin")
@@ -149,7 +153,7 @@ def get_series_montage(
     image_set_id: ImageSetIdArg,
     datastore_id: DatastoreIdArg = None,
     series_instance_uid: SeriesUidArg = None,
-    count: Annotated[int, Field(ge=1, le=64, description="Number of evenly spaced frames.")] = 12,
+    count: Annotated[int, Field(ge=1, le=64)] = 12,
     tile_size: Annotated[int, Field(ge=64, le=512)] = 192,
     window: WindowArg = None,
     window_center: float | None = None,
@@ -158,8 +162,9 @@ def get_series_montage(
     image_format: Literal["png", "jpeg"] = "png",
     save_as: Annotated[str | None, Field(description="File name in the output folder.")] = None,
 ) -> ImageAnswer:
-    """Overview of a whole series in one image: evenly spaced frames tiled in a grid, each labelled with its
-    instance number. Use it to find the slices worth a closer look with get_image_frame."""
+    """A whole series at a glance: evenly spaced frames tiled in one image, labelled with instance numbers.
+    Use it to pick slices for get_image_frame."""
+    window_spec(window, window_center, window_width)  # refuse a bad window before any call
     datastore_id = rt.resolve_datastore(datastore_id)
     return montage(
         rt,
@@ -225,18 +230,16 @@ def montage(
     if center is not None and window_span is not None:
         text += f" · window C{center:.0f}/W{window_span:.0f} ({source})"
     answer = ImageAnswer(
-        image_set_id=image_set_id,
         caption=text,
         width=int(sheet.shape[1]),
         height=int(sheet.shape[0]),
-        mime_type="image/png" if image_format == "png" else "image/jpeg",
         series_instance_uid=series.uid,
         slice_count=series.frame_count,
         window_center=center,
         window_width=window_span,
         window_source=source,
-        image_data=data,
     )
+    answer.show(data, "image/png" if image_format == "png" else "image/jpeg")
     if save_as:
         suffix = ".png" if image_format == "png" else ".jpg"
         answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), data))

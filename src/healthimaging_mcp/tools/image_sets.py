@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from ..errors import invalid
 from ..runtime import Runtime
@@ -24,8 +24,11 @@ from .registry import READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
 
-DateArg = Annotated[str | None, Field(pattern=r"^\d{4}-?\d{2}-?\d{2}$", description="YYYY-MM-DD")]
-TimeArg = Annotated[str | None, Field(description="ISO 8601 date-time, e.g. 2024-05-01T00:00:00Z")]
+# Published as an ISO date; YYYYMMDD (DICOM's own form) is accepted too.
+DateArg = Annotated[
+    str | None, Field(pattern=r"^\d{4}-?\d{2}-?\d{2}$"), WithJsonSchema({"type": "string", "format": "date"})
+]
+TimeArg = Annotated[str | None, Field(json_schema_extra={"format": "date-time"})]
 Text64 = Annotated[str | None, Field(min_length=1, max_length=256)]
 UidFilter = Annotated[str | None, Field(pattern=UID_PATTERN, max_length=64)]
 
@@ -98,7 +101,8 @@ class SearchResults(ToolOutput):
             for s in self.image_sets
         ]
         header = ["image_set_id", "patient", "study date", "mod", "study", "images", ""]
-        return f"{len(rows)} image set(s) in datastore {self.datastore_id}:\n{table(rows, header)}\n{more(self.next_token)}"
+        head = f"{len(rows)} image set(s) in datastore {self.datastore_id}:"
+        return f"{head}\n{table(rows, header)}\n{more(self.next_token)}"
 
 
 def _dicom_date(value: str) -> str:
@@ -188,7 +192,7 @@ def search_image_sets(
     next_token: NextTokenArg = None,
 ) -> SearchResults:
     """Find image sets (one per DICOM series) by patient ID, accession number, study/series UID, study ID,
-    study date range, or created/updated time; at most two criteria at once. No criteria lists everything."""
+    study date or created/updated time (at most two criteria). No criteria lists everything."""
     datastore_id = rt.resolve_datastore(datastore_id)
     criteria = {
         "patient_id": rt.reveal(patient_id),

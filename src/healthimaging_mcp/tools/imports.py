@@ -189,16 +189,22 @@ async def start_dicom_import_job(
     started = await anyio.to_thread.run_sync(partial(rt.call, "start_dicom_import_job", **params))
     job_id = started["jobId"]
     begin, delay = time.monotonic(), 1.0
+
+    async def report(status: str) -> None:
+        elapsed = time.monotonic() - begin
+        await ctx.report_progress(elapsed, wait_seconds, f"Import job {job_id} is {status} ({elapsed:.0f}s)")
+
     job = await anyio.to_thread.run_sync(_job, rt, datastore_id, job_id, False)
     while wait and job.status in ("SUBMITTED", "IN_PROGRESS") and time.monotonic() - begin < wait_seconds:
-        elapsed = time.monotonic() - begin
-        await ctx.report_progress(elapsed, wait_seconds, f"Import job {job_id} is {job.status} ({elapsed:.0f}s)")
-        await anyio.sleep(min(delay, max(0.0, wait_seconds - elapsed)))
+        await report(job.status)
+        await anyio.sleep(min(delay, max(0.0, wait_seconds - (time.monotonic() - begin))))
         delay = min(delay * 1.5, 10.0)
         job = await anyio.to_thread.run_sync(_job, rt, datastore_id, job_id, False)
     if job.status in ("COMPLETED", "FAILED"):
         job = await anyio.to_thread.run_sync(_job, rt, datastore_id, job_id, True)
-    job.waited_seconds = round(time.monotonic() - begin, 1) if wait else None
+    if wait:
+        await report(job.status)
+        job.waited_seconds = round(time.monotonic() - begin, 1)
     return job
 
 
@@ -207,9 +213,10 @@ def get_dicom_import_job(
     rt: Runtime,
     job_id: JobIdArg,
     datastore_id: DatastoreIdArg = None,
-    include_results: Annotated[bool, Field(description="Read the job summary and failures from S3.")] = True,
+    include_results: bool = True,
 ) -> ImportJob:
-    """Status of an import job; when finished, the files imported, image sets made and per-file failures."""
+    """Status of an import job; when finished (include_results), the files imported, image sets made and
+    per-file failures, read from the job's S3 output."""
     return _job(rt, rt.resolve_datastore(datastore_id), job_id, include_results)
 
 

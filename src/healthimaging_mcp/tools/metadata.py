@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from ..dicom.document import ImageSetDocument
 from ..dicom.view_models import InstanceDetail, MetadataSummary, SeriesDetail, ViewError
 from ..dicom.view_render import render_instance_detail, render_series_detail, render_summary
 from ..dicom.views import instance_detail, series_detail, summarize
-from ..errors import invalid
+from ..errors import ErrorType, HealthImagingError, invalid
 from ..files import output_path, write_file
 from ..runtime import Runtime
 from .common import UID_PATTERN, DatastoreIdArg, ImageSetIdArg, VersionArg
@@ -49,10 +50,7 @@ def get_image_set_metadata(
     image_set_id: ImageSetIdArg,
     datastore_id: DatastoreIdArg = None,
     version_id: VersionArg = None,
-    depth: Annotated[
-        Literal["summary", "series", "instance"],
-        Field(description="summary: patient/study/series overview; series: its instances; instance: all attributes."),
-    ] = "summary",
+    depth: Literal["summary", "series", "instance"] = "summary",
     series_instance_uid: Annotated[str | None, Field(pattern=UID_PATTERN, description="For depth=series.")] = None,
     sop_instance_uid: Annotated[str | None, Field(pattern=UID_PATTERN, description="For depth=instance.")] = None,
     keywords: Annotated[
@@ -60,16 +58,17 @@ def get_image_set_metadata(
     ] = None,
     offset: Annotated[int, Field(ge=0, description="next_offset from the previous answer.")] = 0,
     save_json_as: Annotated[
-        str | None, Field(description="Also save the full metadata JSON under this name in the output folder.")
+        str | None, Field(description="Also save the full JSON as this file in the output folder.")
     ] = None,
 ) -> MetadataAnswer:
-    """Read an image set's DICOM metadata compactly: summary first (patient, study, every series with modality,
-    description, counts, dimensions, spacing), then one series' instances, then one instance's attributes."""
+    """An image set's DICOM metadata, compact. depth=summary: patient, study, every series (modality, counts,
+    dimensions, spacing); series: one series' instances; instance: all attributes of one instance."""
     datastore_id = rt.resolve_datastore(datastore_id)
     version = version_id or rt.latest_version(datastore_id, image_set_id)
     document = rt.document(datastore_id, image_set_id, version)
     budget = rt.settings.max_output_chars
     answer = MetadataAnswer(datastore_id=datastore_id, image_set_id=image_set_id, version_id=version, depth=depth)
+    _check_exists(document, series_instance_uid if depth == "series" else None, sop_instance_uid)
     try:
         if depth == "summary":
             answer.summary = summarize(document, budget_chars=budget)
@@ -89,6 +88,22 @@ def get_image_set_metadata(
         write_file(path, json.dumps(document.raw, indent=1, ensure_ascii=False).encode())
         answer.saved_to = str(path)
     return answer
+
+
+def _check_exists(document: ImageSetDocument, series_uid: str | None, sop_uid: str | None) -> None:
+    """Unknown UIDs are not_found (the views would only say the arguments are wrong)."""
+    if series_uid and document.series_by_uid(series_uid) is None:
+        raise HealthImagingError(
+            ErrorType.NOT_FOUND,
+            f"Series {series_uid} is not in image set {document.image_set_id}.",
+            next_step="See the series listed by depth=summary.",
+        )
+    if sop_uid and document.instance(sop_uid) is None:
+        raise HealthImagingError(
+            ErrorType.NOT_FOUND,
+            f"Instance {sop_uid} is not in image set {document.image_set_id}.",
+            next_step="List a series' instances with depth=series to find SOP Instance UIDs.",
+        )
 
 
 def _only_series(document: object) -> str:

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+# For read-only tools the MCP spec ignores destructive/idempotent hints, and openWorldHint defaults to true.
+READ_ONLY = ToolAnnotations(read_only_hint=True)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 IDEMPOTENT_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
@@ -98,9 +99,9 @@ def bind(
     name = fn.__name__
 
     def finish(result: ToolOutput) -> CallToolResult:
+        images = result.extra_content()  # pixels, not text: taken before postprocessing rebuilds the model
         result = postprocess(result)
-        content: list[ContentBlock] = [TextContent(type="text", text=result.render())]
-        content += result.extra_content()
+        content: list[ContentBlock] = [TextContent(type="text", text=result.render()), *images]
         return CallToolResult(content=content, structured_content=result.model_dump(mode="json", exclude_none=True))
 
     def fail(exc: Exception) -> ToolError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from ..runtime import Runtime
 from .common import ResourceArnArg, table
@@ -12,7 +12,19 @@ from .registry import IDEMPOTENT_WRITE, READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
 
-TagKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^(?!aws:)[a-zA-Z+\-=._:/ 0-9@]+$")]
+
+def _not_reserved(key: str) -> str:
+    if key.lower().startswith("aws:"):
+        raise ValueError("tag keys starting with 'aws:' are reserved by AWS")
+    return key
+
+
+# pydantic's regex engine has no look-ahead, so the reserved `aws:` prefix is checked by a validator.
+TagKey = Annotated[
+    str,
+    Field(min_length=1, max_length=128, pattern=r"^[a-zA-Z+\-=._:/ 0-9@]+$"),
+    AfterValidator(_not_reserved),
+]
 
 
 class Tags(ToolOutput):

@@ -1,0 +1,113 @@
+"""--redact-phi: no patient identifiers in any answer (text or structured), stable pseudonyms that still work."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+from mcp.types import TextResourceContents
+from mcp_testkit import MODES, call, images_of, ok, text_of
+
+from healthimaging_mcp.local.service import LocalService
+from mcp import Client
+
+pytest.importorskip("healthimaging_mcp.dicom.phi")
+pytestmark = pytest.mark.anyio
+
+# The identifying values of the sample patient DEMO^ALICE and her CT study, in every spelling the data uses.
+ALICE_PHI = ("DEMO^ALICE", "PAT-ALICE-001", "19680314", "1968-03-14", "ACC24031201", "DEMO^REFERRER", "CT1001")
+
+
+def assert_no_phi(*texts: str) -> None:
+    for text in texts:
+        for value in ALICE_PHI:
+            assert value not in text, (
+                f"{value} leaked: ...{text[max(0, text.find(value) - 80) : text.find(value) + 40]}"
+            )
+
+
+def everything(result) -> str:
+    return text_of(result) + json.dumps(result.structured_content)
+
+
+@pytest.fixture
+def redacting(sample_service: LocalService, server_for: Callable[..., MCPServer]) -> MCPServer:
+    return server_for(sample_service, redact_phi=True)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_search_answers_carry_pseudonyms_that_work_as_search_terms(
+    mode: str, redacting: MCPServer, sample_facts
+) -> None:
+    async with Client(redacting, mode=mode) as client:
+        by_real_id = await call(client, "search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 50})
+        hits = ok(by_real_id)["image_sets"]
+        pseudonym = hits[0]["patient_id"]
+        by_pseudonym = await call(client, "search_image_sets", {"patient_id": pseudonym, "max_results": 50})
+        accession = hits[0]["accession_number"]
+        by_accession = await call(client, "search_image_sets", {"accession_number": accession, "max_results": 50})
+    assert_no_phi(everything(by_real_id), everything(by_pseudonym))
+    assert re.fullmatch(r"PATIENT-[0-9A-F]{8,}", pseudonym)
+    assert {h["patient_id"] for h in hits} == {pseudonym}  # stable: one patient, one pseudonym
+    assert re.fullmatch(r"NAME-[0-9A-F]{8,}", hits[0]["patient_name"])
+    assert hits[0]["patient_sex"] == "F" and hits[0]["study_date"]  # kept: not identifying on their own
+    assert {h["image_set_id"] for h in ok(by_pseudonym)["image_sets"]} == {h["image_set_id"] for h in hits}
+    assert ok(by_accession)["image_sets"]
+    assert pseudonym in text_of(by_pseudonym)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_metadata_at_every_depth_is_redacted(mode: str, redacting: MCPServer, sample_facts) -> None:
+    ct = sample_facts.ct_image_set_id
+    _, sop_uid, _ = sample_facts.ct_instances()[3]
+    async with Client(redacting, mode=mode) as client:
+        summary = await call(client, "get_image_set_metadata", {"image_set_id": ct})
+        series = await call(client, "get_image_set_metadata", {"image_set_id": ct, "depth": "series"})
+        instance = await call(
+            client, "get_image_set_metadata", {"image_set_id": ct, "depth": "instance", "sop_instance_uid": sop_uid}
+        )
+        chosen = await call(
+            client,
+            "get_image_set_metadata",
+            {
+                "image_set_id": ct,
+                "depth": "instance",
+                "sop_instance_uid": sop_uid,
+                "keywords": ["PatientName", "PatientID", "PatientBirthDate", "PatientAge", "SliceThickness"],
+            },
+        )
+    assert_no_phi(*(everything(r) for r in (summary, series, instance, chosen)))
+    patient = ok(summary)["summary"]["patient"]
+    assert patient["id"].startswith("PATIENT-") and patient["age"] == "055Y" and patient["sex"] == "F"
+    values = {row["keyword"]: row["value"] for row in ok(chosen)["instance"]["attributes"]}
+    assert str(values["PatientID"]).startswith("PATIENT-") and str(values["PatientName"]).startswith("NAME-")
+    assert str(values["PatientBirthDate"]).startswith("DATE-")
+    assert values["PatientAge"] == "055Y" and float(values["SliceThickness"]) == 2.5
+    assert ok(summary)["summary"]["series"][0]["series_instance_uid"] == sample_facts.ct_series_uid  # UIDs kept
+
+
+async def test_images_keep_their_pixels_and_patient_free_captions(redacting: MCPServer, sample_facts) -> None:
+    async with Client(redacting) as client:
+        frame = await call(client, "get_image_frame", {"image_set_id": sample_facts.ct_image_set_id})
+        montage = await call(client, "get_series_montage", {"image_set_id": sample_facts.ct_image_set_id, "count": 4})
+    assert len(images_of(frame)) == len(images_of(montage)) == 1
+    assert_no_phi(everything(frame), everything(montage))
+
+
+async def test_resources_are_redacted_too(redacting: MCPServer, sample_facts) -> None:
+    uri = f"healthimaging://datastores/{sample_facts.datastore_id}/image-sets/{sample_facts.ct_image_set_id}"
+    async with Client(redacting) as client:
+        (content,) = (await client.read_resource(uri)).contents
+    assert isinstance(content, TextResourceContents)
+    assert_no_phi(content.text)
+    assert "PATIENT-" in content.text
+
+
+async def test_without_redaction_the_data_is_shown_as_stored(read_server: MCPServer) -> None:
+    """The control: the values checked above really are in the sample data."""
+    async with Client(read_server) as client:
+        result = await call(client, "search_image_sets", {"patient_id": "PAT-ALICE-001"})
+    assert "DEMO^ALICE" in text_of(result) and "PAT-ALICE-001" in json.dumps(result.structured_content)

@@ -1,0 +1,164 @@
+"""Read-only by default; with writes enabled, destructive calls need the human's confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver import MCPServer
+from mcp.types import ElicitResult
+from mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, WritableStore, call, error_of, ok, text_of
+
+from mcp import Client
+
+pytestmark = pytest.mark.anyio
+
+DESTRUCTIVE_TOOLS = {"delete_datastore", "delete_image_set", "update_image_set_metadata"}
+
+
+class Asker:
+    """An elicitation callback answering every question with `action`, remembering the questions."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.questions: list[str] = []
+
+    async def __call__(self, context: Any, params: Any) -> ElicitResult:
+        self.questions.append(params.message)
+        if self.action == "accept":
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action=self.action)  # type: ignore[arg-type]
+
+
+def image_set_exists(store: WritableStore, image_set_id: str) -> bool:
+    summaries = store.boto.search_image_sets(datastoreId=store.datastore_id)["imageSetsMetadataSummaries"]
+    return image_set_id in {s["imageSetId"] for s in summaries}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_write_tools_are_absent_and_refused_by_default(mode: str, read_server: MCPServer, sample_facts) -> None:
+    async with Client(read_server, mode=mode) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        refused = await call(client, "delete_image_set", {"image_set_id": sample_facts.ct_image_set_id})
+        created = await call(client, "create_datastore", {"datastore_name": "nope"})
+    assert names == READ_TOOLS and not names & WRITE_TOOLS
+    for result in (refused, created):
+        error = error_of(result)
+        assert error["type"] == "validation_error"
+        assert "Unknown tool" in error["message"] and "--allow-write" in error["next_step"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_write_mode_offers_every_tool_with_honest_annotations(
+    mode: str, sample_service, server_for: Callable[..., MCPServer]
+) -> None:
+    async with Client(server_for(sample_service, allow_write=True), mode=mode) as client:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == READ_TOOLS | WRITE_TOOLS
+    for name, tool in tools.items():
+        hints = tool.annotations
+        assert hints is not None, name
+        if name in READ_TOOLS:  # the spec ignores the other hints of read-only tools; openWorldHint defaults true
+            assert hints.read_only_hint is True, name
+            assert hints.destructive_hint in (None, False) and hints.open_world_hint in (None, True)
+        else:  # write tools spell every hint out
+            assert hints.read_only_hint is False, name
+            assert hints.destructive_hint is (name in DESTRUCTIVE_TOOLS), name
+            assert hints.open_world_hint is True and hints.idempotent_hint is not None
+    assert tools["update_image_set_metadata"].annotations.idempotent_hint is False
+    assert tools["copy_image_set"].annotations.idempotent_hint is False
+    assert tools["tag_resource"].annotations.idempotent_hint is True
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("action", ["accept", "decline", "cancel"])
+async def test_delete_image_set_asks_the_user(
+    mode: str, action: str, store: WritableStore, server_for: Callable[..., MCPServer]
+) -> None:
+    image_set_id = store.image_set_ids[0]
+    asker = Asker(action)
+    server = server_for(store.service, allow_write=True)
+    async with Client(server, mode=mode, elicitation_callback=asker) as client:
+        # A `confirm` argument never replaces asking a user who can be asked.
+        result = await call(client, "delete_image_set", {"image_set_id": image_set_id, "confirm": image_set_id})
+    data = ok(result)
+    assert len(asker.questions) == 1 and image_set_id in asker.questions[0]
+    assert data["done"] is (action == "accept")
+    assert image_set_exists(store, image_set_id) is (action != "accept")
+    if action == "accept":
+        assert text_of(result) == f"Image set {image_set_id} deleted."
+    else:
+        assert text_of(result).startswith("Nothing was changed") and action in text_of(result)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_without_elicitation_the_confirm_argument_must_name_the_image_set(
+    mode: str, fresh_service, server_for: Callable[..., MCPServer]
+) -> None:
+    store = WritableStore.create(fresh_service, seeds=(0, 1))
+    first, second = store.image_set_ids
+    async with Client(server_for(store.service, allow_write=True), mode=mode) as client:
+        missing = await call(client, "delete_image_set", {"image_set_id": first})
+        other = await call(client, "delete_image_set", {"image_set_id": first, "confirm": second})
+        assert image_set_exists(store, first) and image_set_exists(store, second)
+        confirmed = await call(client, "delete_image_set", {"image_set_id": first, "confirm": first})
+    assert ok(missing)["done"] is False
+    assert "Nothing was changed" in text_of(missing) and f"confirm='{first}'" in text_of(missing)
+    assert ok(other)["done"] is False and "Nothing was changed" in text_of(other)
+    assert ok(confirmed)["done"] is True
+    assert not image_set_exists(store, first) and image_set_exists(store, second)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_delete_datastore_needs_confirmation(
+    mode: str, fresh_service, server_for: Callable[..., MCPServer]
+) -> None:
+    datastore_id = fresh_service.client().create_datastore(datastoreName="empty")["datastoreId"]
+    declined, accepted = Asker("decline"), Asker("accept")
+    server = server_for(fresh_service, allow_write=True)
+    async with Client(server, mode=mode, elicitation_callback=declined) as client:
+        kept = await call(client, "delete_datastore", {"datastore_id": datastore_id})
+    status = fresh_service.client().get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"]
+    assert ok(kept)["done"] is False and status == "ACTIVE"
+    async with Client(server, mode=mode) as client:
+        missing = await call(client, "delete_datastore", {"datastore_id": datastore_id})
+    assert ok(missing)["done"] is False and f"confirm='{datastore_id}'" in text_of(missing)
+    async with Client(server, mode=mode, elicitation_callback=accepted) as client:
+        gone = await call(client, "delete_datastore", {"datastore_id": datastore_id})
+    assert ok(gone)["done"] is True and "being deleted" in text_of(gone)
+    assert len(declined.questions) == len(accepted.questions) == 1
+    listed = fresh_service.client().list_datastores(datastoreStatus="ACTIVE")["datastoreSummaries"]
+    assert datastore_id not in {d["datastoreId"] for d in listed}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_updates_ask_only_when_they_remove_series_or_instances(
+    mode: str, store: WritableStore, server_for: Callable[..., MCPServer]
+) -> None:
+    image_set_id, sop_uids = store.image_set_ids[0], store.sop_uids[0]
+    asker = Asker("decline")
+    server = server_for(store.service, allow_write=True)
+    async with Client(server, mode=mode, elicitation_callback=asker) as client:
+        renamed = await call(
+            client,
+            "update_image_set_metadata",
+            {
+                "image_set_id": image_set_id,
+                "latest_version_id": "1",
+                "set_attributes": {"study": {"StudyDescription": "RENAMED"}},
+            },
+        )
+        assert asker.questions == []
+        removal = await call(
+            client,
+            "update_image_set_metadata",
+            {"image_set_id": image_set_id, "latest_version_id": "2", "remove_instances": [sop_uids[0]]},
+        )
+    assert ok(renamed)["done"] is True and ok(renamed)["version_id"] == "2"
+    assert len(asker.questions) == 1 and "Remove series/instances" in asker.questions[0]
+    assert ok(removal)["done"] is False and "Nothing was changed" in text_of(removal)
+    state = store.state(image_set_id)
+    assert state["versionId"] == "2"
+    instances = store.metadata(image_set_id)["Study"]["Series"][store.series_uids[0]]["Instances"]
+    assert set(instances) == set(sop_uids)
