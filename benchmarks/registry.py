@@ -15,6 +15,8 @@ Suite = Callable[[Options], list[Table]]
 
 SUITES: dict[str, str] = {
     "local-service": "benchmarks.suite_local_service",
+    "mcp": "benchmarks.suite_mcp",
+    "imaging": "benchmarks.suite_imaging",
 }
 
 

@@ -68,7 +68,7 @@ def _finished(state: dict[str, Any], what: str) -> str:
     return f"{what} done: image set {state['imageSetId']} is now version {state['versionId']} ({status})."
 
 
-@toolset.tool("Update image set metadata", UPDATE)
+@toolset.tool(UPDATE)
 def update_image_set_metadata(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
@@ -158,7 +158,7 @@ def _mixed_changes() -> HealthImagingError:
     )
 
 
-@toolset.tool("Copy image set", WRITE)
+@toolset.tool(WRITE)
 def copy_image_set(
     rt: Runtime,
     source_image_set_id: ImageSetIdArg,
@@ -212,7 +212,7 @@ def copy_image_set(
     )
 
 
-@toolset.tool("Delete image set", DESTRUCTIVE)
+@toolset.tool(DESTRUCTIVE)
 def delete_image_set(
     rt: Runtime,
     image_set_id: ImageSetIdArg,

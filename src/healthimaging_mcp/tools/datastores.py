@@ -77,7 +77,7 @@ class DatastoreChange(ToolOutput):
         return self.message
 
 
-@toolset.tool("List datastores", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def list_datastores(
     rt: Runtime,
     status: DatastoreStatus | None = None,
@@ -92,14 +92,14 @@ def list_datastores(
     )
 
 
-@toolset.tool("Get datastore", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def get_datastore(rt: Runtime, datastore_id: DatastoreIdArg = None) -> Datastore:
     """Details of one datastore: status, storage format, encryption key, ARN."""
     datastore_id = rt.resolve_datastore(datastore_id)
     return Datastore.from_api(rt.call("get_datastore", datastoreId=datastore_id)["datastoreProperties"])
 
 
-@toolset.tool("Create datastore", IDEMPOTENT_WRITE)
+@toolset.tool(IDEMPOTENT_WRITE)
 def create_datastore(
     rt: Runtime,
     datastore_name: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9._/#-]{1,256}$")] = None,
@@ -130,7 +130,7 @@ def create_datastore(
     )
 
 
-@toolset.tool("Delete datastore", DESTRUCTIVE)
+@toolset.tool(DESTRUCTIVE)
 def delete_datastore(
     rt: Runtime,
     datastore_id: DatastoreIdRequired,

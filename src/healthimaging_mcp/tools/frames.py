@@ -28,6 +28,7 @@ WindowArg = Annotated[
         "none, or dicom (the image's own; default)"
     ),
 ]
+MontageWindowArg = Annotated[str | None, Field(description="As for get_image_frame.")]
 SeriesUidArg = Annotated[str | None, Field(pattern=UID_PATTERN)]
 _EXTENSIONS = {
     "image/jph": ".jph",
@@ -78,7 +79,7 @@ class FrameAnswer(ImageAnswer):
     slice_index: int
 
 
-@toolset.tool("Get image frame", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def get_image_frame(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
@@ -147,7 +148,7 @@ def get_image_frame(
     return answer
 
 
-@toolset.tool("Get series montage", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def get_series_montage(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
@@ -155,15 +156,14 @@ def get_series_montage(
     series_instance_uid: SeriesUidArg = None,
     count: Annotated[int, Field(ge=1, le=64)] = 12,
     tile_size: Annotated[int, Field(ge=64, le=512)] = 192,
-    window: WindowArg = None,
+    window: MontageWindowArg = None,
     window_center: float | None = None,
     window_width: float | None = None,
     version_id: VersionArg = None,
     image_format: Literal["png", "jpeg"] = "png",
     save_as: Annotated[str | None, Field(description="File name in the output folder.")] = None,
 ) -> ImageAnswer:
-    """A whole series at a glance: evenly spaced frames tiled in one image, labelled with instance numbers.
-    Use it to pick slices for get_image_frame."""
+    """A series at a glance: evenly spaced frames tiled in one image labelled with instance numbers."""
     window_spec(window, window_center, window_width)  # refuse a bad window before any call
     datastore_id = rt.resolve_datastore(datastore_id)
     return montage(

@@ -170,7 +170,7 @@ def build_filters(criteria: dict[str, Any]) -> list[dict[str, Any]]:
 _SORT_FIELDS = {"updated": "updatedAt", "created": "createdAt", "study_date": "DICOMStudyDateAndTime"}
 
 
-@toolset.tool("Search image sets", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def search_image_sets(
     rt: Runtime,
     datastore_id: DatastoreIdArg = None,
@@ -191,8 +191,8 @@ def search_image_sets(
     max_results: MaxResultsArg = None,
     next_token: NextTokenArg = None,
 ) -> SearchResults:
-    """Find image sets (one per DICOM series) by patient ID, accession number, study/series UID, study ID,
-    study date or created/updated time (at most two criteria). No criteria lists everything."""
+    """Find image sets (one per DICOM series) by patient, accession, study/series UID, study ID, study date or
+    created/updated time; at most two criteria, none lists all."""
     datastore_id = rt.resolve_datastore(datastore_id)
     criteria = {
         "patient_id": rt.reveal(patient_id),
@@ -269,7 +269,7 @@ class ImageSetState(ToolOutput):
         return text + (f". Message: {self.message}" if self.message else "")
 
 
-@toolset.tool("Get image set", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def get_image_set(
     rt: Runtime, image_set_id: ImageSetIdArg, datastore_id: DatastoreIdArg = None, version_id: VersionArg = None
 ) -> ImageSetState:
@@ -303,7 +303,7 @@ class ImageSetVersions(ToolOutput):
         )
 
 
-@toolset.tool("List image set versions", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def list_image_set_versions(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
@@ -311,7 +311,7 @@ def list_image_set_versions(
     max_results: MaxResultsArg = None,
     next_token: NextTokenArg = None,
 ) -> ImageSetVersions:
-    """Version history of an image set (every update, copy or import makes a version; old ones stay readable)."""
+    """Version history of an image set; every version stays readable."""
     datastore_id = rt.resolve_datastore(datastore_id)
     page = rt.call(
         "list_image_set_versions",

@@ -141,7 +141,7 @@ def _job(rt: Runtime, datastore_id: str, job_id: str, include_results: bool) -> 
     return job
 
 
-@toolset.tool("Start DICOM import", IDEMPOTENT_WRITE)
+@toolset.tool(IDEMPOTENT_WRITE)
 async def start_dicom_import_job(
     rt: Runtime,
     input_s3_uri: S3UriArg,
@@ -208,15 +208,14 @@ async def start_dicom_import_job(
     return job
 
 
-@toolset.tool("Get DICOM import job", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def get_dicom_import_job(
     rt: Runtime,
     job_id: JobIdArg,
     datastore_id: DatastoreIdArg = None,
     include_results: bool = True,
 ) -> ImportJob:
-    """Status of an import job; when finished (include_results), the files imported, image sets made and
-    per-file failures, read from the job's S3 output."""
+    """Import job status; once finished, the image sets made and per-file failures (from its S3 output)."""
     return _job(rt, rt.resolve_datastore(datastore_id), job_id, include_results)
 
 
@@ -230,7 +229,7 @@ class ImportJobList(ToolOutput):
         return f"{table(rows, ['job_id', 'name', 'status', 'submitted', 'ended'])}\n{more(self.next_token)}"
 
 
-@toolset.tool("List DICOM import jobs", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def list_dicom_import_jobs(
     rt: Runtime,
     datastore_id: DatastoreIdArg = None,

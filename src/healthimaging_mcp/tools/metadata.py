@@ -44,7 +44,7 @@ class MetadataAnswer(ToolOutput):
         return f"{head}\n{text}{saved}"
 
 
-@toolset.tool("Get image set metadata", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def get_image_set_metadata(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
@@ -61,8 +61,8 @@ def get_image_set_metadata(
         str | None, Field(description="Also save the full JSON as this file in the output folder.")
     ] = None,
 ) -> MetadataAnswer:
-    """An image set's DICOM metadata, compact. depth=summary: patient, study, every series (modality, counts,
-    dimensions, spacing); series: one series' instances; instance: all attributes of one instance."""
+    """DICOM metadata, compact. depth=summary: patient, study, each series (counts, size, spacing);
+    series: its instances; instance: all its attributes."""
     datastore_id = rt.resolve_datastore(datastore_id)
     version = version_id or rt.latest_version(datastore_id, image_set_id)
     document = rt.document(datastore_id, image_set_id, version)

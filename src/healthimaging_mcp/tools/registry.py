@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# For read-only tools the MCP spec ignores destructive/idempotent hints, and openWorldHint defaults to true.
-READ_ONLY = ToolAnnotations(read_only_hint=True)
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 IDEMPOTENT_WRITE = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
@@ -51,7 +50,6 @@ class ToolOutput(BaseModel):
 @dataclass(frozen=True)
 class ToolSpec:
     fn: Callable[..., Any]
-    title: str
     annotations: ToolAnnotations
     writes: bool
 
@@ -62,10 +60,10 @@ class Toolset:
     def __init__(self) -> None:
         self.specs: list[ToolSpec] = []
 
-    def tool(self, title: str, annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def tool(self, annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
             writes = not annotations.read_only_hint
-            self.specs.append(ToolSpec(fn, title, annotations, writes))
+            self.specs.append(ToolSpec(fn, annotations, writes))
             return fn
 
         return decorate
@@ -80,7 +78,6 @@ def register(mcp: MCPServer, runtime: Runtime, toolsets: list[Toolset], *, allow
             mcp.add_tool(
                 bind(spec.fn, runtime, runtime.postprocess),
                 name=spec.fn.__name__,
-                title=spec.title,
                 description=inspect.getdoc(spec.fn),
                 annotations=spec.annotations,
             )

@@ -42,13 +42,13 @@ def _tags(rt: Runtime, resource_arn: str) -> dict[str, str]:
     return tags
 
 
-@toolset.tool("List tags", READ_ONLY)
+@toolset.tool(READ_ONLY)
 def list_tags_for_resource(rt: Runtime, resource_arn: ResourceArnArg) -> Tags:
     """Tags on a datastore or image set (ARNs come from get_datastore / get_image_set)."""
     return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn))
 
 
-@toolset.tool("Tag resource", IDEMPOTENT_WRITE)
+@toolset.tool(IDEMPOTENT_WRITE)
 def tag_resource(
     rt: Runtime, resource_arn: ResourceArnArg, tags: Annotated[dict[TagKey, str], Field(min_length=1)]
 ) -> Tags:
@@ -57,7 +57,7 @@ def tag_resource(
     return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn), message=f"Tagged; tags of {resource_arn}:")
 
 
-@toolset.tool("Untag resource", IDEMPOTENT_WRITE)
+@toolset.tool(IDEMPOTENT_WRITE)
 def untag_resource(
     rt: Runtime, resource_arn: ResourceArnArg, tag_keys: Annotated[list[TagKey], Field(min_length=1, max_length=200)]
 ) -> Tags:
