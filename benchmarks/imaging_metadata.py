@@ -6,10 +6,11 @@ import gzip
 import json
 from typing import Any
 
+from mcp import Client
+
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.dicom.views import render_summary, summarize
 from healthimaging_mcp.local.seeding import LOCAL_CALLER
-from mcp import Client
 
 from .async_harness import AsyncCase, compare_async
 from .fixtures import ImageSetRef, SeededService

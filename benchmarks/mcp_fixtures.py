@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mcp import Client
 from mcp.types import CallToolResult
 
 from healthimaging_mcp.local.samples import large_series
@@ -19,7 +20,6 @@ from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.settings import Settings
 from healthimaging_mcp.tools.registry import bind
-from mcp import Client
 
 from .fixtures import ImageSetRef, SeriesFiles, create_datastore, frame_ids_in_order, import_series
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 import imagecodecs
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
@@ -25,7 +26,6 @@ from healthimaging_mcp.imaging.window import WindowSpec
 from healthimaging_mcp.local.seeding import LOCAL_CALLER
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.tools import frames as frame_tools
-from mcp import Client
 
 from .async_harness import AsyncCase, compare_async
 from .fixtures import LARGE_INSTANCES, ImageSetRef, SeededService, seeded_service, spread

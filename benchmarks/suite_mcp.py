@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.local.samples import PHANTOM_SLICES
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.tools import datastores, image_sets, metadata
-from mcp import Client
 
 from .async_harness import AsyncCase, compare_async, time_async
 from .fixtures import ImageSetRef, SeededService, seeded_service, spread

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, ImageContent, TextContent
-
-from mcp import ClientSession, StdioServerParameters
 
 from .local.backend import LocalBackend
 from .local.base import LocalConfig

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from botocore.config import Config
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, ImageContent, TextContent
 from pydicom.dataset import Dataset
@@ -26,7 +27,6 @@ from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.settings import Settings
-from mcp import Client
 
 MODES = ["auto", "legacy"]
 ERROR_TYPES = {

@@ -6,10 +6,10 @@ import json
 from collections.abc import Callable
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

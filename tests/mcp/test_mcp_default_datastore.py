@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, WritableStore, call, error_of, ok, text_of
-
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import (
     MODES,
@@ -24,7 +25,6 @@ from mcp_testkit import (
 import healthimaging_mcp.tools.image_sets as image_sets_module
 from healthimaging_mcp.errors import from_aws
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

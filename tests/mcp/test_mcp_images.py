@@ -8,11 +8,11 @@ from pathlib import Path
 import imagecodecs
 import numpy as np
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, call, error_of, images_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

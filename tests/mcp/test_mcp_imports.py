@@ -7,12 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, page_through, part10, text_of
 
 from healthimaging_mcp.local.samples import synth_ct_series
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Expected explicit VR")]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, WritableStore, assert_short_rendering, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

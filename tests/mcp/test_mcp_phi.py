@@ -7,12 +7,12 @@ import re
 from collections.abc import Callable
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import TextResourceContents
 from mcp_testkit import MODES, call, images_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytest.importorskip("healthimaging_mcp.dicom.phi")
 pytestmark = pytest.mark.anyio

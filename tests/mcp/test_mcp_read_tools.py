@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, READ_TOOLS, assert_short_rendering, call, ok, page_through, text_of
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,14 @@ async def test_every_tool_publishes_an_input_and_output_schema(mode: str, read_s
         assert tool.description and len(tool.description) < 400, tool.name
         assert tool.input_schema["type"] == "object"
         assert tool.output_schema is not None and tool.output_schema["type"] == "object", tool.name
-        assert tool.title, tool.name
+        hints = tool.annotations
+        assert hints is not None, tool.name
+        assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint, hints.open_world_hint) == (
+            True,
+            False,
+            True,
+            True,
+        ), tool.name
 
 
 @pytest.mark.parametrize("mode", MODES)

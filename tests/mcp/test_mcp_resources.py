@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextResourceContents
 from mcp_testkit import MODES, UNKNOWN_ID
-
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

@@ -6,11 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult
 from mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, WritableStore, call, error_of, ok, text_of
-
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

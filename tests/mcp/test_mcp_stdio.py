@@ -13,11 +13,11 @@ from typing import Any
 
 import anyio
 import pytest
+from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp_testkit import READ_TOOLS, WRITE_TOOLS, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client, ClientSession, StdioServerParameters
 
 pytestmark = pytest.mark.anyio
 

@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 
 import pytest
+from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, WritableStore, assert_short_rendering, call, error_of, ok, page_through, text_of
 
 from healthimaging_mcp.local.service import LocalService
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

@@ -11,13 +11,47 @@ No I/O happens here. Modules:
 - ``values``: reading numbers from JSON numbers or padded DS/IS strings.
 """
 
-from healthimaging_mcp.dicom.document import FrameRef, ImageSetDocument, InstanceView, SeriesView
-from healthimaging_mcp.dicom.keys import keyword_or_hex, tag_of
-from healthimaging_mcp.dicom.levels import PATIENT_TAGS, SERIES_TAGS, STUDY_TAGS, level_of
-from healthimaging_mcp.dicom.normalize import NormalizationError, NormalizedInstance, normalize_instance
-from healthimaging_mcp.dicom.patch import PatchError, apply_updates, merge_documents, select_instances
-from healthimaging_mcp.dicom.summary import dicom_tags_summary, hierarchy_key_elements, key_element_conflicts
-from healthimaging_mcp.dicom.values import as_float, as_floats, as_int, as_text
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public names → defining module; imported on first access so that importing one light module (e.g. the
+# document model used by the MCP server) does not pull in pydicom.
+_EXPORTS = {
+    "FrameRef": "document",
+    "ImageSetDocument": "document",
+    "InstanceView": "document",
+    "SeriesView": "document",
+    "keyword_or_hex": "keys",
+    "tag_of": "keys",
+    "PATIENT_TAGS": "levels",
+    "SERIES_TAGS": "levels",
+    "STUDY_TAGS": "levels",
+    "level_of": "levels",
+    "NormalizationError": "normalize",
+    "NormalizedInstance": "normalize",
+    "normalize_instance": "normalize",
+    "PatchError": "patch",
+    "apply_updates": "patch",
+    "merge_documents": "patch",
+    "select_instances": "patch",
+    "dicom_tags_summary": "summary",
+    "hierarchy_key_elements": "summary",
+    "key_element_conflicts": "summary",
+    "as_float": "values",
+    "as_floats": "values",
+    "as_int": "values",
+    "as_text": "values",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "PATIENT_TAGS",

@@ -103,6 +103,10 @@ class InstanceView:
 
     def slice_position(self) -> float | None:
         """Position along the slice normal: ImagePositionPatient · (row × column direction cosines)."""
+        return self._slice_position
+
+    @cached_property
+    def _slice_position(self) -> float | None:
         position = as_floats(self.attributes.get("ImagePositionPatient"))
         orientation = as_floats(self.attributes.get("ImageOrientationPatient"))
         if position is None or orientation is None or len(position) != 3 or len(orientation) != 6:

@@ -7,20 +7,40 @@ Modules: `syntaxes` (transfer syntax facts), `codecs` (decode/encode one frame, 
 
 from __future__ import annotations
 
-from .codecs import (
-    EncodedFrame,
-    FrameDecodeError,
-    FrameEncodeError,
-    FrameLayout,
-    decode_frame,
-    encode_for_storage,
-    encode_lossless,
-    lossless_encoding_supported,
-    pixel_checksum,
-)
-from .montage import choose_indices, make_montage
-from .render import DisplayImage, RenderedImage, render_frame, to_display
-from .window import WINDOW_PRESETS, ResolvedWindow, WindowSpec, apply_modality_lut, apply_voi
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EncodedFrame": "codecs",
+    "FrameDecodeError": "codecs",
+    "FrameEncodeError": "codecs",
+    "FrameLayout": "codecs",
+    "decode_frame": "codecs",
+    "encode_for_storage": "codecs",
+    "encode_lossless": "codecs",
+    "lossless_encoding_supported": "codecs",
+    "pixel_checksum": "codecs",
+    "choose_indices": "montage",
+    "make_montage": "montage",
+    "DisplayImage": "render",
+    "RenderedImage": "render",
+    "render_frame": "render",
+    "to_display": "render",
+    "WINDOW_PRESETS": "window",
+    "ResolvedWindow": "window",
+    "WindowSpec": "window",
+    "apply_modality_lut": "window",
+    "apply_voi": "window",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Public names, imported from their module on first access."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
 
 __all__ = [
     "WINDOW_PRESETS",

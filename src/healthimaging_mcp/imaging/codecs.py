@@ -15,7 +15,6 @@ from typing import Any
 
 import imagecodecs
 import numpy as np
-from pydicom.pixels.processing import convert_color_space
 
 from .headers import JpegHeader, parse_j2k_header, parse_jpeg_header
 from .layout import FrameLayout
@@ -258,6 +257,8 @@ def _conform(decoded: _Decoded, layout: FrameLayout | None) -> np.ndarray:
         np.left_shift(pixels, shift, out=pixels)
         np.right_shift(pixels, shift, out=pixels)
     if samples == 3 and layout.is_ybr_full and not decoded.is_rgb:
+        from pydicom.pixels.processing import convert_color_space  # only YBR needs pydicom
+
         pixels = convert_color_space(_writable(pixels), "YBR_FULL", "RGB")
     return np.ascontiguousarray(pixels)
 
