@@ -111,3 +111,20 @@ async def test_without_redaction_the_data_is_shown_as_stored(read_server: MCPSer
     async with Client(read_server) as client:
         result = await call(client, "search_image_sets", {"patient_id": "PAT-ALICE-001"})
     assert "DEMO^ALICE" in text_of(result) and "PAT-ALICE-001" in json.dumps(result.structured_content)
+
+
+async def test_saved_metadata_json_is_redacted_too(
+    redacting: MCPServer, sample_facts, tmp_path: pytest.TempPathFactory
+) -> None:
+    async with Client(redacting) as client:
+        saved = ok(
+            await call(
+                client,
+                "get_image_set_metadata",
+                {"image_set_id": sample_facts.ct_image_set_id, "save_json_as": "ct.json"},
+            )
+        )["saved_to"]
+    with open(saved, encoding="utf-8") as handle:
+        content = handle.read()
+    assert_no_phi(content)
+    assert json.loads(content)["Patient"]["DICOM"]["PatientID"].startswith("PATIENT-")

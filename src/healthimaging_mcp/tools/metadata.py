@@ -85,7 +85,8 @@ def get_image_set_metadata(
         raise invalid(str(exc)) from None
     if save_json_as:
         path = output_path(rt.settings.output_dir, save_json_as, ".json")
-        write_file(path, json.dumps(document.raw, indent=1, ensure_ascii=False).encode())
+        content = document.raw if rt.pseudonyms is None else rt.pseudonyms.redact(document.raw)
+        write_file(path, json.dumps(content, indent=1, ensure_ascii=False).encode())
         answer.saved_to = str(path)
     return answer
 
