@@ -51,11 +51,12 @@ def serve(settings: Settings, allowed_hosts: list[str] | None = None) -> int:
             from mcp.server.transport_security import TransportSecuritySettings
 
             security = None
-            if allowed_hosts:
+            if allowed_hosts:  # behind a proxy: its Host header, plus local access as before
+                hosts = [*allowed_hosts, "127.0.0.1:*", "localhost:*", "[::1]:*"]
                 security = TransportSecuritySettings(
                     enable_dns_rebinding_protection=True,
-                    allowed_hosts=allowed_hosts,
-                    allowed_origins=[f"http://{h}" for h in allowed_hosts] + [f"https://{h}" for h in allowed_hosts],
+                    allowed_hosts=hosts,
+                    allowed_origins=[f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")],
                 )
             mcp.run("streamable-http", host=effective.host, port=effective.port, transport_security=security)
         else:

@@ -189,3 +189,49 @@ async def test_every_sample_image_set_renders(read_server: MCPServer, sample_fac
             assert pixels.shape[:2] == (ok(result)["height"], ok(result)["width"])
             assert max(pixels.shape[:2]) <= 128
             assert_patient_free(result)
+
+
+async def test_the_tool_pipeline_decodes_every_sample_file_to_its_source_pixels(
+    read_server: MCPServer, sample_facts, sample_service: LocalService, output_root: Path
+) -> None:
+    """Fetched through get_image_frame and saved before windowing (.npy), every frame of every sample file
+    equals the source DICOM's own pixel frames bit for bit (the CT phantom: first, middle and last slice)."""
+    import gzip
+    import json
+
+    from healthimaging_mcp.imaging.dataset_pixels import iter_frames
+    from healthimaging_mcp.local.samples import sample_datasets
+
+    sources = {str(ds.SOPInstanceUID): ds for _, ds in sample_datasets() if "PixelData" in ds}
+    client_boto = sample_service.client()
+    checked = 0
+    async with Client(read_server) as client:
+        for summary in sample_facts.summaries:
+            image_set_id = summary["imageSetId"]
+            blob = client_boto.get_image_set_metadata(datastoreId=sample_facts.datastore_id, imageSetId=image_set_id)
+            document = json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))
+            for series in document["Study"]["Series"].values():
+                instances = sorted(series["Instances"].items())
+                if len(instances) > 3:  # the 128-slice phantom: a few slices are enough
+                    instances = [instances[0], instances[len(instances) // 2], instances[-1]]
+                for sop_uid, instance in instances:
+                    expected = list(iter_frames(sources[sop_uid]))
+                    assert len(instance["ImageFrames"]) == len(expected), sop_uid
+                    for index, frame in enumerate(instance["ImageFrames"]):
+                        name = f"exact/{sop_uid}-{index}"
+                        result = await call(
+                            client,
+                            "get_image_frame",
+                            {
+                                "image_set_id": image_set_id,
+                                "image_frame_id": frame["ID"],
+                                "include_image": False,
+                                "save_as": name,
+                                "save_kind": "pixels",
+                            },
+                        )
+                        pixels = np.load(ok(result)["saved_to"], allow_pickle=False)
+                        assert pixels.dtype == expected[index].dtype, (sop_uid, index)
+                        assert np.array_equal(pixels, expected[index]), (sop_uid, index)
+                        checked += 1
+    assert checked >= 60  # 18 bundled files (several multi-frame) + 3 phantom slices
