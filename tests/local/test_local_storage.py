@@ -180,3 +180,28 @@ def test_local_import_and_seed_commands(tmp_path: Path, capsys: pytest.CaptureFi
     assert "already seeded" in capsys.readouterr().out
     assert main(["local", "import", "--data-dir", str(data_dir), "--datastore-id", "0" * 32, str(folder)]) == 1
     assert "ResourceNotFoundException" in capsys.readouterr().err
+
+
+def test_seeding_cut_short_is_completed_on_the_next_start(tmp_path: Path) -> None:
+    from functools import partial
+    from itertools import islice
+
+    from healthimaging_mcp.local.backend import LocalBackend
+    from healthimaging_mcp.local.base import LocalConfig
+    from healthimaging_mcp.local.samples import sample_datasets
+    from healthimaging_mcp.local.seeding import dataset_bytes, find_or_create_datastore, seed_samples
+
+    backend = LocalBackend(LocalConfig(tmp_path / "data"))
+    try:
+        datastore_id = find_or_create_datastore(backend, "sample")  # a first start that was stopped early
+        first = [(path, partial(dataset_bytes, ds)) for path, ds in islice(sample_datasets(), 3)]
+        backend.import_files(datastore_id, first)
+        completed = seed_samples(backend)
+        again = seed_samples(backend)
+        count = backend.db.one("SELECT COUNT(*) AS n FROM image_sets WHERE datastore_id = ?", datastore_id)
+    finally:
+        backend.close()
+    assert completed.datastore_id == datastore_id and completed.report is not None
+    assert len(completed.report.successes) == 146 and not completed.report.failures
+    assert count is not None and count["n"] == 19
+    assert again.report is None  # done once, not again

@@ -18,6 +18,7 @@ from .samples import large_series, sample_datasets
 SAMPLE_DATASTORE = "sample"
 LARGE_DATASTORE = "large-series"
 LOCAL_CALLER = Caller("local", "us-east-1")
+SEEDED_TAG = "healthimaging-mcp:seeded"  # set once every sample file is in
 
 
 @dataclass
@@ -51,25 +52,31 @@ def find_or_create_datastore(backend: LocalBackend, name: str) -> str:
     return str(created["datastoreId"])
 
 
-def _is_empty(backend: LocalBackend, datastore_id: str) -> bool:
-    row = backend.db.one(
-        "SELECT COUNT(*) AS n FROM image_sets WHERE datastore_id = ? AND state != 'DELETED'", datastore_id
-    )
-    return row is None or row["n"] == 0
+def _arn(backend: LocalBackend, datastore_id: str) -> str:
+    properties = backend.get_datastore({"datastoreId": datastore_id}, LOCAL_CALLER)["datastoreProperties"]
+    return str(properties["datastoreArn"])
+
+
+def _is_seeded(backend: LocalBackend, datastore_id: str) -> bool:
+    tags = backend.list_tags_for_resource({"resourceArn": _arn(backend, datastore_id)}, LOCAL_CALLER)["tags"]
+    return SEEDED_TAG in tags
 
 
 def _seed(backend: LocalBackend, name: str, datasets: Iterable[tuple[str, Dataset]]) -> SeedResult:
+    """Import `datasets` once; a seeding cut short (e.g. the process was stopped) is completed next time."""
     datastore_id = find_or_create_datastore(backend, name)
-    if not _is_empty(backend, datastore_id):
+    if _is_seeded(backend, datastore_id):
         return SeedResult(datastore_id, None)
     started = time.perf_counter()
     files: list[tuple[str, Loader]] = [(path, partial(dataset_bytes, ds)) for path, ds in datasets]
     report = backend.import_files(datastore_id, files)
+    if not report.failures:
+        backend.tag_resource({"resourceArn": _arn(backend, datastore_id), "tags": {SEEDED_TAG: "1"}}, LOCAL_CALLER)
     return SeedResult(datastore_id, report, time.perf_counter() - started)
 
 
 def seed_samples(backend: LocalBackend) -> SeedResult:
-    """Create the `sample` datastore and import the sample collection, unless it already holds data."""
+    """Create the `sample` datastore and import the sample collection, unless that was done before."""
     return _seed(backend, SAMPLE_DATASTORE, sample_datasets())
 
 
