@@ -13,8 +13,7 @@ No I/O happens here. Modules:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from healthimaging_mcp.lazy import lazy_exports
 
 # Public names → defining module; imported on first access so that importing one light module (e.g. the
 # document model used by the MCP server) does not pull in pydicom.
@@ -46,11 +45,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

@@ -7,8 +7,7 @@ Modules: `syntaxes` (transfer syntax facts), `codecs` (decode/encode one frame, 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from healthimaging_mcp.lazy import lazy_exports
 
 _EXPORTS = {
     "EncodedFrame": "codecs",
@@ -34,12 +33,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Public names, imported from their module on first access."""
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = [

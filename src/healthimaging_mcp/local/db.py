@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     import_configuration TEXT, input_owner_account_id TEXT
 );
 CREATE INDEX IF NOT EXISTS ix_jobs_datastore ON jobs (datastore_id, submitted_at, id);
+CREATE TABLE IF NOT EXISTS local_markers (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tags (
     resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (resource_arn, key)

@@ -9,7 +9,7 @@ from .arns import datastore_arn, new_id
 from .auth import Caller
 from .base import MAX_DATASTORES, BackendBase
 from .errors import ConflictError, QuotaExceededError
-from .paging import decode_token, encode_token, fingerprint, page_size
+from .paging import fingerprint, keyset_page
 
 
 def _summary(row: sqlite3.Row) -> dict[str, Any]:
@@ -66,22 +66,19 @@ class DatastoreOps(BackendBase):
 
     def list_datastores(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         status = p.get("datastoreStatus")
-        query = fingerprint("ListDatastores", status)
-        sql, args = "SELECT * FROM datastores WHERE 1 = 1", []
-        if status:
-            sql += " AND status = ?"
-            args.append(status)
-        if p.get("nextToken"):
-            created, last_id = decode_token(p["nextToken"], query)
-            sql += " AND (created_at > ? OR (created_at = ? AND id > ?))"
-            args += [created, created, last_id]
-        limit = page_size(p.get("maxResults"))
-        rows = self.db.all(sql + " ORDER BY created_at, id LIMIT ?", *args, limit + 1)
-        out: dict[str, Any] = {"datastoreSummaries": [_summary(r) for r in rows[:limit]]}
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            out["nextToken"] = encode_token(query, [last["created_at"], last["id"]])
-        return out
+        rows, token = keyset_page(
+            self.db,
+            "datastores",
+            "status = ?" if status else "1 = 1",
+            [status] if status else [],
+            key="created_at",
+            tie="id",
+            descending=False,
+            scope=fingerprint("ListDatastores", status),
+            next_token=p.get("nextToken"),
+            max_results=p.get("maxResults"),
+        )
+        return {"datastoreSummaries": [_summary(r) for r in rows], "nextToken": token}
 
     def delete_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         row = self.datastore_row(p["datastoreId"])

@@ -11,7 +11,7 @@ from .auth import Caller
 from .base import BackendBase
 from .errors import ConflictError, NotFoundError, QuotaExceededError
 from .jobs import ImportRunner, job_output_uri
-from .paging import decode_token, encode_token, fingerprint, page_size
+from .paging import fingerprint, keyset_page
 
 MAX_CONCURRENT_JOBS = 100
 
@@ -96,18 +96,16 @@ class JobOps(BackendBase):
     def list_dicom_import_jobs(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         datastore = self.datastore_row(p["datastoreId"], require_active=False)
         status = p.get("jobStatus")
-        scope = fingerprint("ListDICOMImportJobs", datastore["id"], status)
-        sql, args = "SELECT * FROM jobs WHERE datastore_id = ?", [datastore["id"]]
-        if status:
-            sql += " AND status = ?"
-            args.append(status)
-        if p.get("nextToken"):
-            submitted, last_id = decode_token(p["nextToken"], scope)
-            sql += " AND (submitted_at < ? OR (submitted_at = ? AND id < ?))"
-            args += [submitted, submitted, last_id]
-        limit = page_size(p.get("maxResults"))
-        rows = self.db.all(sql + " ORDER BY submitted_at DESC, id DESC LIMIT ?", *args, limit + 1)
-        out: dict[str, Any] = {"jobSummaries": [_summary(r) for r in rows[:limit]]}
-        if len(rows) > limit:
-            out["nextToken"] = encode_token(scope, [rows[limit - 1]["submitted_at"], rows[limit - 1]["id"]])
-        return out
+        rows, token = keyset_page(
+            self.db,
+            "jobs",
+            "datastore_id = ?" + (" AND status = ?" if status else ""),
+            [datastore["id"], status] if status else [datastore["id"]],
+            key="submitted_at",
+            tie="id",
+            descending=True,
+            scope=fingerprint("ListDICOMImportJobs", datastore["id"], status),
+            next_token=p.get("nextToken"),
+            max_results=p.get("maxResults"),
+        )
+        return {"jobSummaries": [_summary(r) for r in rows], "nextToken": token}

@@ -11,7 +11,7 @@ from ..imaging.syntaxes import content_type_for
 from .auth import Caller
 from .errors import NotFoundError
 from .image_sets import ImageSetStore
-from .paging import decode_token, encode_token, fingerprint, page_size
+from .paging import fingerprint, keyset_page
 from .search import build_query
 
 ACCESS_RECORD_INTERVAL = 60.0  # seconds between lastAccessedAt writes for one image set
@@ -48,27 +48,22 @@ class ReadOps(ImageSetStore):
         datastore = self.datastore_row(p["datastoreId"])
         criteria = p.get("searchCriteria", {})
         query = build_query(criteria)
-        token_scope = fingerprint("SearchImageSets", datastore["id"], criteria)
-        sql = f"SELECT * FROM image_sets WHERE datastore_id = ? AND state != 'DELETED' AND {query.where}"
-        args: list[Any] = [datastore["id"], *query.args]
         key = f"COALESCE({query.sort_column}, '')" if query.sort_column == "study_date_time" else query.sort_column
-        if p.get("nextToken"):
-            value, last_id = decode_token(p["nextToken"], token_scope)
-            cmp = "<" if query.descending else ">"
-            sql += f" AND ({key} {cmp} ? OR ({key} = ? AND id {cmp} ?))"
-            args += [value, value, last_id]
-        order = "DESC" if query.descending else "ASC"
-        limit = page_size(p.get("maxResults"))
-        rows = self.db.all(f"{sql} ORDER BY {key} {order}, id {order} LIMIT ?", *args, limit + 1)
-        out: dict[str, Any] = {"imageSetsMetadataSummaries": [_search_summary(r) for r in rows[:limit]]}
+        rows, token = keyset_page(
+            self.db,
+            "image_sets",
+            f"datastore_id = ? AND state != 'DELETED' AND {query.where}",
+            [datastore["id"], *query.args],
+            key=key,
+            tie="id",
+            descending=query.descending,
+            scope=fingerprint("SearchImageSets", datastore["id"], criteria),
+            next_token=p.get("nextToken"),
+            max_results=p.get("maxResults"),
+        )
+        out: dict[str, Any] = {"imageSetsMetadataSummaries": [_search_summary(r) for r in rows], "nextToken": token}
         if criteria.get("sort"):
             out["sort"] = criteria["sort"]
-        if len(rows) > limit:
-            last = rows[limit - 1]
-            sort_value = (
-                last[query.sort_column] if query.sort_column != "study_date_time" else last[query.sort_column] or ""
-            )
-            out["nextToken"] = encode_token(token_scope, [sort_value, last["id"]])
         return out
 
     def get_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
@@ -127,16 +122,20 @@ class ReadOps(ImageSetStore):
 
     def list_image_set_versions(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         row = self.image_set_row(p["datastoreId"], p["imageSetId"])
-        scope = fingerprint("ListImageSetVersions", row["id"])
-        sql, args = "SELECT * FROM versions WHERE image_set_id = ?", [row["id"]]
-        if p.get("nextToken"):
-            (last_version,) = decode_token(p["nextToken"], scope)
-            sql += " AND version < ?"
-            args.append(last_version)
-        limit = page_size(p.get("maxResults"))
-        versions = self.db.all(sql + " ORDER BY version DESC LIMIT ?", *args, limit + 1)
+        versions, token = keyset_page(
+            self.db,
+            "versions",
+            "image_set_id = ?",
+            [row["id"]],
+            key="version",
+            tie="version",
+            descending=True,
+            scope=fingerprint("ListImageSetVersions", row["id"]),
+            next_token=p.get("nextToken"),
+            max_results=p.get("maxResults"),
+        )
         items = []
-        for version in versions[:limit]:
+        for version in versions:
             item = {
                 "imageSetId": row["id"],
                 "versionId": str(version["version"]),
@@ -150,7 +149,4 @@ class ReadOps(ImageSetStore):
             if version["forced"]:
                 item["overrides"] = {"forced": True}
             items.append(item)
-        out: dict[str, Any] = {"imageSetPropertiesList": items}
-        if len(versions) > limit:
-            out["nextToken"] = encode_token(scope, [versions[limit - 1]["version"]])
-        return out
+        return {"imageSetPropertiesList": items, "nextToken": token}

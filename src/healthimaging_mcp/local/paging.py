@@ -6,8 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
+import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
+from .db import Database
 from .errors import ValidationError
 
 _KEY = b"healthimaging-local-paging"
@@ -41,3 +44,35 @@ def decode_token(token: str, query: str) -> list[Any]:
 
 def page_size(max_results: int | None, default: int = 50) -> int:
     return max_results if max_results is not None else default
+
+
+def keyset_page(
+    db: Database,
+    table: str,
+    where: str,
+    args: Sequence[Any],
+    *,
+    key: str,
+    tie: str,
+    descending: bool,
+    scope: str,
+    next_token: str | None,
+    max_results: int | None,
+) -> tuple[list[sqlite3.Row], str | None]:
+    """One page of the rows of `table` matching `where`, ordered by (`key`, `tie`), after the token's position.
+
+    Keyset paging neither skips nor repeats rows when others are added between pages. `key` may be an SQL
+    expression; it must not be NULL (wrap nullable columns in COALESCE).
+    """
+    sql, params = f"SELECT *, {key} AS _key FROM {table} WHERE {where}", list(args)
+    cmp, order = ("<", "DESC") if descending else (">", "ASC")
+    if next_token:
+        value, last = decode_token(next_token, scope)
+        sql += f" AND ({key} {cmp} ? OR ({key} = ? AND {tie} {cmp} ?))"
+        params += [value, value, last]
+    limit = page_size(max_results)
+    rows = db.all(f"{sql} ORDER BY {key} {order}, {tie} {order} LIMIT ?", *params, limit + 1)
+    if len(rows) <= limit:
+        return rows, None
+    last_row = rows[limit - 1]
+    return rows[:limit], encode_token(scope, [last_row["_key"], last_row[tie]])

@@ -18,7 +18,6 @@ from .samples import large_series, sample_datasets
 SAMPLE_DATASTORE = "sample"
 LARGE_DATASTORE = "large-series"
 LOCAL_CALLER = Caller("local", "us-east-1")
-SEEDED_TAG = "healthimaging-mcp:seeded"  # set once every sample file is in
 
 
 @dataclass
@@ -52,14 +51,12 @@ def find_or_create_datastore(backend: LocalBackend, name: str) -> str:
     return str(created["datastoreId"])
 
 
-def _arn(backend: LocalBackend, datastore_id: str) -> str:
-    properties = backend.get_datastore({"datastoreId": datastore_id}, LOCAL_CALLER)["datastoreProperties"]
-    return str(properties["datastoreArn"])
+def _marker(datastore_id: str) -> str:
+    return f"seeded:{datastore_id}"
 
 
 def _is_seeded(backend: LocalBackend, datastore_id: str) -> bool:
-    tags = backend.list_tags_for_resource({"resourceArn": _arn(backend, datastore_id)}, LOCAL_CALLER)["tags"]
-    return SEEDED_TAG in tags
+    return backend.db.one("SELECT 1 FROM local_markers WHERE name = ?", _marker(datastore_id)) is not None
 
 
 def _seed(backend: LocalBackend, name: str, datasets: Iterable[tuple[str, Dataset]]) -> SeedResult:
@@ -70,8 +67,9 @@ def _seed(backend: LocalBackend, name: str, datasets: Iterable[tuple[str, Datase
     started = time.perf_counter()
     files: list[tuple[str, Loader]] = [(path, partial(dataset_bytes, ds)) for path, ds in datasets]
     report = backend.import_files(datastore_id, files)
-    if not report.failures:
-        backend.tag_resource({"resourceArn": _arn(backend, datastore_id), "tags": {SEEDED_TAG: "1"}}, LOCAL_CALLER)
+    if not report.failures:  # a local bookkeeping row, invisible through the HealthImaging API
+        with backend.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO local_markers VALUES (?, '1')", (_marker(datastore_id),))
     return SeedResult(datastore_id, report, time.perf_counter() - started)
 
 
