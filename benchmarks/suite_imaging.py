@@ -26,6 +26,7 @@ from healthimaging_mcp.imaging.window import WindowSpec
 from healthimaging_mcp.local.seeding import LOCAL_CALLER
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.tools import frames as frame_tools
+from healthimaging_mcp.tools.frames import ImageAnswer
 
 from .async_harness import AsyncCase, compare_async
 from .fixtures import LARGE_INSTANCES, ImageSetRef, SeededService, seeded_service, spread
@@ -201,8 +202,8 @@ async def _montage_table(seeded: SeededService, server: MCPServer, auto: Client,
     runtime = server.runtime  # type: ignore[attr-defined]
     tool_args = {"datastore_id": ct.datastore_id, "image_set_id": ct.image_set_id, "count": MONTAGE_FRAMES}
 
-    def montage(workers: int) -> Callable[[int], object]:
-        def case(i: int) -> object:
+    def montage(workers: int) -> Callable[[int], ImageAnswer]:
+        def case(i: int) -> ImageAnswer:
             return frame_tools.montage(
                 runtime,
                 ct.datastore_id,
@@ -238,21 +239,7 @@ async def _montage_table(seeded: SeededService, server: MCPServer, auto: Client,
                 results += await compare_async(cases, n=n, warmup=options.n(2, 1), baselines=baselines)
             except ToolFailed as exc:
                 note_failure = f" FAILED: {exc}"
-    sheet = frame_tools.montage(
-        runtime,
-        ct.datastore_id,
-        ct.image_set_id,
-        series_instance_uid=None,
-        count=MONTAGE_FRAMES,
-        tile_size=192,
-        window=None,
-        window_center=None,
-        window_width=None,
-        version_id=None,
-        image_format="png",
-        save_as=None,
-        workers=MONTAGE_WORKERS,
-    )
+    sheet = montage(MONTAGE_WORKERS)(0)
     note = (
         f"{MONTAGE_FRAMES} evenly spaced frames of the {ct.instances}-slice CT tiled at 192 px "
         f"({sheet.width}×{sheet.height} PNG, {len(sheet.image_data or b'') / 1024:.0f} KiB): metadata (cached) → "

@@ -47,6 +47,11 @@ class ChangeResult(ToolOutput):
     def render(self) -> str:
         return self.message
 
+    @classmethod
+    def refused(cls, datastore_id: str, image_set_id: str, message: str) -> ChangeResult:
+        """Nothing was changed: the confirmation was declined, cancelled or missing."""
+        return cls(datastore_id=datastore_id, image_set_id=image_set_id, done=False, message=message)
+
 
 def settle(rt: Runtime, datastore_id: str, image_set_id: str, timeout: float = SETTLE_SECONDS) -> dict[str, Any]:
     """Poll until the image set leaves LOCKED (or the timeout passes); returns the last GetImageSet answer."""
@@ -100,12 +105,7 @@ def update_image_set_metadata(
     datastore_id = rt.resolve_datastore(datastore_id)
     decision = outcome(answer)
     if not decision.confirmed:
-        return ChangeResult(
-            datastore_id=datastore_id,
-            image_set_id=image_set_id,
-            done=False,
-            message=decision.refusal("series/instance", image_set_id),
-        )
+        return ChangeResult.refused(datastore_id, image_set_id, decision.refusal("series/instance", image_set_id))
     updates: dict[str, Any]
     if revert_to_version_id:
         if any(
@@ -227,12 +227,7 @@ def delete_image_set(
     datastore_id = rt.resolve_datastore(datastore_id)
     decision = outcome(answer)
     if not decision.confirmed:
-        return ChangeResult(
-            datastore_id=datastore_id,
-            image_set_id=image_set_id,
-            done=False,
-            message=decision.refusal("image set", image_set_id),
-        )
+        return ChangeResult.refused(datastore_id, image_set_id, decision.refusal("image set", image_set_id))
     rt.call("delete_image_set", datastoreId=datastore_id, imageSetId=image_set_id)
     try:
         state = settle(rt, datastore_id, image_set_id)
