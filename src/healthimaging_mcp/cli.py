@@ -56,7 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--allowed-host",
         action="append",
         metavar="HOST[:PORT]",
-        help="Host header accepted over HTTP, e.g. behind a proxy (repeatable)",
+        help="Host header accepted over HTTP, e.g. behind a proxy (repeatable); loopback names are accepted "
+        "from this machine only",
+    )
+    transport.add_argument(
+        "--insecure-bind-without-auth",
+        action="store_true",
+        default=None,
+        help="allow --host beyond loopback although nothing authenticates HTTP clients: anyone who can reach the "
+        "port can use every tool and read patient data",
     )
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR; logs go to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -94,6 +102,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "transport": args.transport,
         "host": args.host,
         "port": args.port,
+        "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
+        "insecure_bind_without_auth": args.insecure_bind_without_auth,
         "log_level": args.log_level.upper() if args.log_level else None,
     }
     return base.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
@@ -113,9 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"healthimaging-mcp: {problem}", file=sys.stderr)
         return 2
+    from .http_security import exposure_warning
+
+    warning = exposure_warning(settings)
+    if warning:
+        print(f"healthimaging-mcp: WARNING: {warning}", file=sys.stderr, flush=True)
     from .serve import serve
 
-    return serve(settings, allowed_hosts=args.allowed_host)
+    return serve(settings)
 
 
 def _demo(args: argparse.Namespace) -> int:

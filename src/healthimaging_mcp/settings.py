@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+
+from .http_security import INSECURE_BIND_FLAG, is_loopback
 
 ENV_PREFIX = "HEALTHIMAGING_MCP_"
 DATASTORE_ID = re.compile(r"^[0-9a-z]{32}$")
@@ -27,8 +29,12 @@ class Settings:
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
     port: int = 8000
+    allowed_hosts: tuple[str, ...] = ()  # Host headers accepted over HTTP besides loopback (e.g. behind a proxy)
+    insecure_bind_without_auth: bool = False  # the explicit opt-out for serving HTTP beyond loopback
     log_level: str = "WARNING"
     local_data_dir: Path | None = None  # set when serving the embedded local service (--local)
+    local_seed_wait_seconds: float = 30.0  # --local: how long after start calls wait for the sample data
+    local_credentials: tuple[str, str] | None = field(default=None, repr=False)  # --local: this process's key pair
     redact_phi: bool = False
     output_dir: Path | None = None  # files are saved only inside this folder
     max_output_chars: int = 8000
@@ -63,8 +69,11 @@ class Settings:
             transport="http" if get("TRANSPORT") == "http" else "stdio",
             host=get("HOST") or "127.0.0.1",
             port=int(get("PORT") or 8000),
+            allowed_hosts=tuple(h.strip() for h in (get("ALLOWED_HOST") or "").split(",") if h.strip()),
+            insecure_bind_without_auth=_flag(get("INSECURE_BIND_WITHOUT_AUTH")),
             log_level=(get("LOG_LEVEL") or "WARNING").upper(),
             local_data_dir=Path(local_dir).expanduser() if local_dir else None,
+            local_seed_wait_seconds=float(get("LOCAL_SEED_WAIT") or 30.0),
             redact_phi=_flag(get("REDACT_PHI")),
             output_dir=Path(output_dir).expanduser() if output_dir else None,
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
@@ -78,6 +87,15 @@ class Settings:
             problems.append(f"--datastore-id {self.datastore_id!r} is not 32 lowercase letters/digits")
         if not 1 <= self.port <= 65535:
             problems.append(f"--port {self.port} is out of range")
+        if self.transport == "http" and not is_loopback(self.host) and not self.insecure_bind_without_auth:
+            problems.append(
+                f"refusing --host {self.host}: over HTTP this server has no authentication yet, so every tool "
+                "(patient data included) would be served to anyone who can reach the port. Serve on 127.0.0.1 "
+                "(the default; put an authenticating reverse proxy in front for remote clients), or pass "
+                f"{INSECURE_BIND_FLAG} if everyone who can reach the port may use this server"
+            )
+        if self.local_seed_wait_seconds < 0:
+            problems.append("HEALTHIMAGING_MCP_LOCAL_SEED_WAIT must be 0 or more seconds")
         if self.max_output_chars < 1000:
             problems.append("--max-output-chars must be at least 1000")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
