@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .aws.clients import ClientFactory
@@ -22,9 +23,12 @@ DATASTORE_LIST_TTL = 30.0
 
 
 class Runtime:
-    def __init__(self, settings: Settings, clients: ClientFactory | None = None) -> None:
+    def __init__(
+        self, settings: Settings, clients: ClientFactory | None = None, ready: Callable[[], None] | None = None
+    ) -> None:
         self.settings = settings
         self.clients = clients or ClientFactory(settings)
+        self.ready = ready  # called before every HealthImaging call: --local waits for its sample data here
         self.pacer = Pacer(settings.write_rate_per_second)
         self.metadata_cache: TtlCache[tuple[str, str, str], ImageSetDocument] = TtlCache(
             settings.metadata_cache_entries, settings.metadata_cache_ttl_seconds
@@ -42,6 +46,8 @@ class Runtime:
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call a HealthImaging operation (boto3 method name); None parameters are left out."""
         params = {key: value for key, value in params.items() if value is not None}
+        if self.ready is not None:
+            self.ready()
         waited = self.pacer.wait(operation)
         if waited:
             log.info("paced %s for %.1fs", operation, waited)

@@ -3,67 +3,90 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import partial
+from typing import TYPE_CHECKING
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .local.seeding import SeedingProgress
+    from .local.service import LocalService
+    from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def local_backend(settings: Settings) -> Iterator[Settings]:
-    """Start the embedded local service (seeding sample data on first use) and point the settings at it."""
-    from .local.seeding import seed_samples
+def local_runtime(settings: Settings) -> Iterator[Runtime]:
+    """Start the embedded local service, seed the sample data in the background, and yield the Runtime for it.
+
+    The service verifies SigV4 signatures against a key pair made for this process, so no other process can use
+    its port (read-only mode stays read-only). Calls wait for the sample data, at most
+    `local_seed_wait_seconds` after start; later they say how far loading is instead of answering "nothing".
+    """
+    from .local.seeding import SeedingProgress
     from .local.service import LocalService
+    from .runtime import Runtime
 
     assert settings.local_data_dir is not None
-    service = LocalService(settings.local_data_dir).start()
-    seeding = threading.Thread(target=_seed, args=(service, seed_samples), name="seed-samples", daemon=True)
+    key_pair = (f"LOCAL{secrets.token_hex(8).upper()}", secrets.token_urlsafe(32))
+    service = LocalService(settings.local_data_dir, credentials=dict([key_pair])).start()
+    progress = SeedingProgress()
+    seeding = threading.Thread(target=_seed, args=(service, progress), name="seed-samples", daemon=True)
     seeding.start()  # the server answers at once; the sample image sets appear within seconds
+    deadline = time.monotonic() + settings.local_seed_wait_seconds
+    effective = settings.with_overrides(
+        endpoint_url=service.endpoint,
+        local_credentials=key_pair,
+        region=settings.region or "us-east-1",
+        write_rate_per_second=0,
+        output_dir=settings.output_dir or settings.local_data_dir / "exports",
+    )
     try:
-        yield settings.with_overrides(
-            endpoint_url=service.endpoint,
-            region=settings.region or "us-east-1",
-            write_rate_per_second=0,
-            output_dir=settings.output_dir or settings.local_data_dir / "exports",
-        )
+        yield Runtime(effective, ready=partial(_await_samples, progress, deadline))
     finally:
         seeding.join(timeout=60)
         service.stop()
 
 
-def _seed(service: object, seed: object) -> None:
+def _seed(service: LocalService, progress: SeedingProgress) -> None:
+    from .local.seeding import seed_samples
+
     try:
-        result = seed(service.backend)  # type: ignore[attr-defined, operator]
-        log.info("%s", result.describe())
+        log.info("%s", seed_samples(service.backend, progress).describe())
     except Exception:
         log.exception("seeding the sample data failed")
+    finally:
+        progress.done.set()
 
 
-def serve(settings: Settings, allowed_hosts: list[str] | None = None) -> int:
+def _await_samples(progress: SeedingProgress, deadline: float) -> None:
+    from .errors import ErrorType, HealthImagingError
+
+    if progress.done.wait(max(0.0, deadline - time.monotonic())):
+        return
+    raise HealthImagingError(
+        ErrorType.SERVICE,
+        f"The local sample data is still loading ({progress.describe()}); answers now would be incomplete.",
+        next_step="Call again in a few seconds.",
+    )
+
+
+def serve(settings: Settings) -> int:
+    from .runtime import Runtime
     from .server import build_server
 
-    with local_backend(settings) if settings.local else _unchanged(settings) as effective:
-        mcp = build_server(effective)
-        if effective.transport == "http":
-            from mcp.server.transport_security import TransportSecuritySettings
+    with local_runtime(settings) if settings.local else nullcontext(Runtime(settings)) as runtime:
+        mcp = build_server(runtime.settings, runtime)
+        if settings.transport == "http":
+            from .http_security import serve_http
 
-            security = None
-            if allowed_hosts:  # behind a proxy: its Host header, plus local access as before
-                hosts = [*allowed_hosts, "127.0.0.1:*", "localhost:*", "[::1]:*"]
-                security = TransportSecuritySettings(
-                    enable_dns_rebinding_protection=True,
-                    allowed_hosts=hosts,
-                    allowed_origins=[f"{scheme}://{h}" for h in hosts for scheme in ("http", "https")],
-                )
-            mcp.run("streamable-http", host=effective.host, port=effective.port, transport_security=security)
+            serve_http(mcp, runtime.settings)
         else:
             mcp.run("stdio")
     return 0
-
-
-@contextmanager
-def _unchanged(settings: Settings) -> Iterator[Settings]:
-    yield settings

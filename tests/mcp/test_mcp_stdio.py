@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -12,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import boto3
 import pytest
-from mcp import Client, ClientSession, StdioServerParameters
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp_testkit import READ_TOOLS, WRITE_TOOLS, error_of, ok, text_of
+from mcp_testkit import READ_TOOLS, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
 
@@ -51,24 +55,45 @@ async def test_endpoint_mode_over_stdio_lists_searches_and_reports_errors(
     assert "Unknown tool" in error_of(refused)["message"]
 
 
-async def test_local_mode_over_stdio_serves_the_samples_within_seconds(tmp_path: Path) -> None:
-    params = server_params("--local", str(tmp_path / "local-data"), "--allow-write")
+async def test_local_mode_answers_the_first_search_with_the_samples_and_keeps_its_port_closed(
+    tmp_path: Path,
+) -> None:
+    """A fresh data dir: the first search waits for the seeding instead of answering "no image sets"; the
+    embedded service accepts only this server's own signatures (no side door around read-only mode)."""
+    params = server_params("--local", str(tmp_path / "local-data"), "--log-level", "INFO")
+    log = tmp_path / "stderr.txt"
     started = time.perf_counter()
-    async with Client(params) as client:
-        tools = (await client.list_tools()).tools
-        first_answer = time.perf_counter() - started
-        found: list[dict[str, Any]] = []
-        with anyio.fail_after(60):
-            while len(found) < 19:  # the samples are seeded in the background on first use
-                result = await client.call_tool("search_image_sets", {"max_results": 50})
-                found = ok(result)["image_sets"] if not result.is_error else []
-                await anyio.sleep(0.3)
-        frame = await client.call_tool(
-            "get_image_frame", {"image_set_id": found[0]["image_set_id"], "include_image": False, "max_size": 64}
-        )
+    with log.open("w") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            tools = (await session.list_tools()).tools
+            first_answer = time.perf_counter() - started
+            with anyio.fail_after(60):
+                first = await session.call_tool("search_image_sets", {"max_results": 50})
+            endpoint = re.search(r"listening on (http://127\.0\.0\.1:\d+)", log.read_text())
+            assert endpoint, log.read_text()[-2000:]
+            datastore_id, found = ok(first)["datastore_id"], ok(first)["image_sets"]
+            intruder = boto3.client(
+                "medical-imaging",
+                endpoint_url=endpoint[1],
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+                config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
+            )
+            with pytest.raises(ClientError) as refused:
+                intruder.delete_image_set(datastoreId=datastore_id, imageSetId=found[0]["image_set_id"])
+            again = await session.call_tool("search_image_sets", {"max_results": 50})
+            frame = await session.call_tool(
+                "get_image_frame", {"image_set_id": found[0]["image_set_id"], "include_image": False, "max_size": 64}
+            )
     print(f"\n--local: first tools/list answer {first_answer:.2f}s after process start")
-    assert {t.name for t in tools} == READ_TOOLS | WRITE_TOOLS
+    assert {t.name for t in tools} == READ_TOOLS
     assert first_answer < 10
+    assert len(found) == 19  # the whole sample collection, on the very first call
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert refused.value.response["Error"]["Code"] == "UnrecognizedClientException"
+    assert len(ok(again)["image_sets"]) == 19  # nothing was deleted
     assert not frame.is_error, text_of(frame)
 
 

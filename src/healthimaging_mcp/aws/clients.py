@@ -43,7 +43,10 @@ class ClientFactory:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                if self.settings.local:  # the embedded local service accepts any SigV4 signature
+                if self.settings.local_credentials and service == "medical-imaging":  # the embedded service's key
+                    access_key, secret = self.settings.local_credentials
+                    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret)
+                elif self.settings.local:  # S3 next to the embedded service: no AWS profile involved
                     session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
                 else:
                     session = boto3.session.Session(profile_name=self.settings.profile)

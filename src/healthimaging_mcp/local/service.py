@@ -39,6 +39,7 @@ class LocalService:
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.host, self.port = host, port
+        self.credentials = credentials
         self.backend = LocalBackend(LocalConfig(self.data_dir), s3_client)
         self.faults = FaultInjector()
         self.app = LocalHealthImagingApp(
@@ -77,13 +78,15 @@ class LocalService:
         self.backend.close()
 
     def client(self, region: str = "us-east-1", **config: Any) -> Any:
-        """A boto3 medical-imaging client pointed at this service (host-prefix injection off)."""
+        """A boto3 medical-imaging client pointed at this service (host-prefix injection off), signing with the
+        service's own key pair when it verifies signatures."""
+        key, secret = next(iter(self.credentials.items())) if self.credentials else ("local", "local")
         return boto3.session.Session().client(
             "medical-imaging",
             endpoint_url=self.endpoint,
             region_name=region,
-            aws_access_key_id=config.pop("aws_access_key_id", "local"),
-            aws_secret_access_key=config.pop("aws_secret_access_key", "local"),
+            aws_access_key_id=config.pop("aws_access_key_id", key),
+            aws_secret_access_key=config.pop("aws_secret_access_key", secret),
             config=Config(inject_host_prefix=False, **config),
         )
 
