@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from healthimaging_mcp.dicom.budget import kept_items
 from healthimaging_mcp.dicom.view_models import (
     AttributeRow,
     InstanceDetail,
@@ -124,7 +125,7 @@ def _text_value(value: Any) -> str:
         return "(empty)"
     if isinstance(value, list):
         if _is_sequence(value):
-            return f"[{_items(len(value))}]"
+            return f"[{_items(kept_items(value)[1])}]"
         text = "\\".join(_text_value(item) for item in value)
     elif isinstance(value, Mapping):
         text = "{…}"
@@ -150,7 +151,7 @@ def _code(item: Mapping[str, Any]) -> str | None:
     return f"{_text_value(item['CodeMeaning'])}" + (f" ({scheme})" if scheme else "")
 
 
-def _sequence_lines(items: list[Any], indent: int) -> list[str]:
+def _sequence_lines(items: list[Any], total: int, indent: int) -> list[str]:
     """Each item's plain attributes on one line, its nested sequences indented below; codes in one phrase."""
     pad = "  " * indent
     lines: list[str] = []
@@ -165,16 +166,17 @@ def _sequence_lines(items: list[Any], indent: int) -> list[str]:
         for key, value in item.items():
             if _is_sequence(value):
                 lines += _nested_lines(key, value, indent + 1)
-    if len(items) > _ITEMS_SHOWN:
-        lines.append(f"{pad}… {len(items) - _ITEMS_SHOWN} more")
+    if total > _ITEMS_SHOWN:
+        lines.append(f"{pad}… {total - _ITEMS_SHOWN} more")
     return lines
 
 
-def _nested_lines(key: str, items: list[Any], indent: int) -> list[str]:
+def _nested_lines(key: str, value: list[Any], indent: int) -> list[str]:
+    items, total = kept_items(value)
     codes = [_code(item) if isinstance(item, Mapping) else None for item in items]
-    if all(codes):
+    if all(codes) and total == len(items):
         return [f"{'  ' * indent}{key} = {'; '.join(code for code in codes if code)}"]
-    return [f"{'  ' * indent}{key} = {_items(len(items))}", *_sequence_lines(items, indent + 1)]
+    return [f"{'  ' * indent}{key} = {_items(total)}", *_sequence_lines(items, total, indent + 1)]
 
 
 def _attribute_lines(row: AttributeRow) -> list[str]:
