@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import ElicitResult
-from mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, WritableStore, call, error_of, ok, text_of
+from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, WritableStore, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -271,3 +271,22 @@ async def test_confirmations_name_the_patient_by_pseudonym_under_redaction(
     for text in (*asker.questions, text_of(deletion), text_of(removal), text_of(missing)):
         assert "ALICE" not in text and "PAT-ALICE-001" not in text
     assert image_set_exists(store, image_set_id) and store.state(image_set_id)["versionId"] == "1"
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_destroying_what_does_not_exist_is_not_found_without_asking(
+    mode: str, store: WritableStore, server_for: Callable[..., MCPServer]
+) -> None:
+    asker = Asker("accept")
+    async with Client(server_for(store.service, allow_write=True), mode=mode, elicitation_callback=asker) as client:
+        image_set = await call(client, "delete_image_set", {"image_set_id": UNKNOWN_ID})
+        datastore = await call(client, "delete_datastore", {"datastore_id": UNKNOWN_ID})
+        series = await call(
+            client,
+            "update_image_set_metadata",
+            {"image_set_id": store.image_set_ids[0], "latest_version_id": "1", "remove_series": ["1.2.3"]},
+        )
+    assert asker.questions == []
+    assert (error_of(image_set)["type"], error_of(image_set)["tool"]) == ("not_found", "delete_image_set")
+    assert error_of(datastore)["type"] == "not_found"
+    assert error_of(series)["type"] == "validation_error" and "1.2.3" in error_of(series)["message"]

@@ -152,7 +152,8 @@ def update_image_set_metadata(
     confirm: ConfirmArg = None,
 ) -> ChangeResult:
     """Correct or de-identify DICOM metadata (set/remove attributes by level), remove series or instances, or
-    revert to an earlier version. Makes a new version; removing series/instances asks the user to confirm."""
+    revert to an earlier version. Makes a new version; removing series/instances, or removing anything study-wide,
+    asks the user to confirm."""
     datastore_id = rt.resolve_datastore(datastore_id)
     decision = outcome(answer)
     if not decision.confirmed:

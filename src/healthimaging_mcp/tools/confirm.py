@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from ..runtime import Runtime
 
-Describe = Callable[[Runtime, dict[str, Any]], "str | None"]
+Describe = Callable[[Runtime, dict[str, Any]], str | None]
 """What a call would destroy, as a sentence without the question mark; None when it destroys nothing."""
 
 
