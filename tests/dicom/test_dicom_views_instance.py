@@ -132,6 +132,55 @@ def test_rendered_texts_state_key_facts_in_far_fewer_characters() -> None:
     assert len(instance_text) < 0.6 * json_length(instance)
 
 
+def test_sequences_render_as_indented_items_with_codes_and_caps() -> None:
+    series = make_series("2.25.5", 5, 1)
+    code = {"CodeValue": "T-62000", "CodingSchemeDesignator": "SRT", "CodeMeaning": "Liver"}
+    segments = [
+        {"SegmentNumber": n, "SegmentLabel": f"Segment {n}", "SegmentedPropertyTypeCodeSequence": [code]}
+        for n in range(1, 8)
+    ]
+    references = [{"ReferencedSOPInstanceUID": f"2.25.9.{n}", "ReferencedFrameNumber": [1, 2]} for n in range(20)]
+    series["Instances"]["2.25.5.0"]["DICOM"].update(
+        SegmentSequence=segments,
+        ProcedureCodeSequence=[code, {**code, "CodeValue": "T-D0050", "CodeMeaning": "Tissue"}],
+        ReferencedSeriesSequence=[{"SeriesInstanceUID": "2.25.9", "ReferencedInstanceSequence": references}],
+    )
+    detail = instance_detail(document_of(("2.25.5", series)), "2.25.5.0")
+    text = render_instance_detail(detail)
+    lines = text.splitlines()
+    assert "(0008,1032) ProcedureCodeSequence SQ = Liver (SRT T-62000); Tissue (SRT T-D0050)" in lines
+    start = lines.index("(0062,0002) SegmentSequence SQ = 7 items")
+    assert lines[start + 1 : start + 3] == [
+        "  [1] SegmentNumber=1; SegmentLabel=Segment 1",
+        "    SegmentedPropertyTypeCodeSequence = Liver (SRT T-62000)",
+    ]
+    assert "  … 3 more" in lines  # items beyond the first four are counted
+    start = lines.index("(0008,1115) ReferencedSeriesSequence SQ = 1 item")
+    assert lines[start + 1 : start + 3] == [
+        "  [1] SeriesInstanceUID=2.25.9",
+        "    ReferencedInstanceSequence = 20 items",  # the true count, though the structured value keeps 16
+    ]
+    assert lines[start + 3] == "      [1] ReferencedSOPInstanceUID=2.25.9.0; ReferencedFrameNumber=1\\2"
+    assert lines[start + 7] == "      … 16 more"
+    assert "[sequence of" not in text
+    by_keyword = {row.keyword: row for row in detail.attributes}  # the structured content keeps the items
+    assert by_keyword["SegmentSequence"].value[6]["SegmentLabel"] == "Segment 7"
+    assert len(text) < json_length(detail)
+
+
+def test_a_long_sequence_is_cut_with_a_marker() -> None:
+    series = make_series("2.25.5", 5, 1)
+    items = [{"SeriesInstanceUID": f"2.25.9.{n}", "ReferencedInstanceSequence": [{"A": 1}] * 5} for n in range(4)]
+    series["Instances"]["2.25.5.0"]["DICOM"]["ReferencedSeriesSequence"] = items
+    text = render_instance_detail(instance_detail(document_of(("2.25.5", series)), "2.25.5.0"))
+    lines = text.splitlines()
+    start = lines.index("(0008,1115) ReferencedSeriesSequence SQ = 4 items")
+    section = lines[start : start + 16]
+    assert section[-1] == "  … 14 more lines in the structured content"  # 29 lines: 15 shown
+    assert all(line.startswith("  ") for line in section[1:])
+    assert not lines[start + 16].startswith(" ")
+
+
 def test_truncated_summary_text_says_what_was_left_out() -> None:
     series = {f"2.25.{n}": make_series(f"2.25.{n}", n, 1) for n in range(1, 60)}
     summary = summarize(ImageSetDocument.from_json(make_document(series)), budget_chars=1500)

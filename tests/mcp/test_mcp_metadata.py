@@ -105,6 +105,35 @@ async def test_instance_depth_lists_attributes_and_selects_keywords(read_server:
     assert set(first_row["attributes"]) <= {"SliceLocation", "KVP"} and first_row["attributes"]
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_instance_text_shows_the_segments_of_the_sample_segmentation(
+    mode: str, read_server: MCPServer, sample_facts
+) -> None:
+    (seg,) = [s for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == "SEG"]
+    async with Client(read_server, mode=mode) as client:
+        series = await call(client, "get_image_set_metadata", {"image_set_id": seg["imageSetId"], "depth": "series"})
+        sop_uid = ok(series)["series"]["instances"][0]["sop_instance_uid"]
+        result = await call(
+            client,
+            "get_image_set_metadata",
+            {"image_set_id": seg["imageSetId"], "depth": "instance", "sop_instance_uid": sop_uid},
+        )
+    text = text_of(result)
+    lines = text.splitlines()
+    start = lines.index("(0062,0002) SegmentSequence SQ = 1 item")
+    assert lines[start + 1].startswith("  [1] SegmentNumber=1; SegmentLabel=Liver; ")
+    assert lines[start + 2 : start + 4] == [
+        "    SegmentedPropertyCategoryCodeSequence = Tissue (SRT T-D0050)",
+        "    SegmentedPropertyTypeCodeSequence = Liver (SRT T-62000)",
+    ]
+    start = lines.index("(0008,1115) ReferencedSeriesSequence SQ = 1 item")
+    assert lines[start + 1].startswith("  [1] SeriesInstanceUID=1.")
+    assert lines[start + 2] == "    ReferencedInstanceSequence = 3 items"
+    assert "[sequence of" not in text and len(text) < len(json.dumps(result.structured_content))
+    rows = {row["keyword"]: row for row in ok(result)["instance"]["attributes"]}
+    assert rows["SegmentSequence"]["value"][0]["SegmentLabel"] == "Liver"  # structured content unchanged
+
+
 async def test_a_small_budget_truncates_with_a_marker_and_paging_reaches_the_end(
     sample_service: LocalService, sample_facts, server_for: Callable[..., MCPServer]
 ) -> None:

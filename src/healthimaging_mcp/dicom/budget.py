@@ -8,6 +8,7 @@ dropping whole items from its end, and a single value is shortened with an expli
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ __all__ = [
     "fit_model",
     "fit_to_budget",
     "json_size",
+    "kept_items",
     "shorten_value",
 ]
 
@@ -69,6 +71,22 @@ def fit_to_budget(
     return count
 
 
+def _items_marker(count: int) -> str:
+    return f"…(truncated, {count} items)"
+
+
+_ITEMS_MARKER = re.compile(r"…\(truncated, (\d+) items\)")
+
+
+def kept_items(value: list[Any]) -> tuple[list[Any], int]:
+    """The items a shortened list kept (without its truncation marker), and how many the full list had."""
+    last = value[-1] if value else None
+    match = _ITEMS_MARKER.fullmatch(last) if isinstance(last, str) else None
+    if match is None:
+        return value, len(value)
+    return value[:-1], int(match.group(1))
+
+
 def _marker_text(text: str) -> str:
     return f"{text[:MAX_TEXT]}…(truncated, {len(text)} chars)"
 
@@ -108,7 +126,7 @@ def shorten_value(value: Any, *, vr: str | None = None, depth: int = 0) -> Any:
             return f"…(sequence, {len(value)} items)"
         kept = [shorten_value(item, vr=vr if not is_sequence else None, depth=depth + 1) for item in value[:MAX_ITEMS]]
         if len(value) > MAX_ITEMS:
-            kept.append(f"…(truncated, {len(value)} items)")
+            kept.append(_items_marker(len(value)))
         return kept
     if isinstance(value, Mapping):
         return {key: shorten_value(item, vr=_vr_of_key(key, None), depth=depth) for key, item in value.items()}

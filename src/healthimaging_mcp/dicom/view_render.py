@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from healthimaging_mcp.dicom.budget import kept_items
 from healthimaging_mcp.dicom.view_models import (
     AttributeRow,
     InstanceDetail,
@@ -17,6 +18,14 @@ from healthimaging_mcp.dicom.view_models import (
 __all__ = ["render_instance_detail", "render_series_detail", "render_series_line", "render_summary"]
 
 _TEXT_VALUE_CHARS = 120
+_ITEMS_SHOWN = 4
+"""Items of a sequence shown (at each nesting level); the rest are counted."""
+_SEQUENCE_LINES = 16
+"""Lines one sequence attribute may take in the text; the structured content holds the rest."""
+_ITEM_LINE_CHARS = 240
+_CODE_KEYS = frozenset(
+    {"CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning", "LongCodeValue", "URNCodeValue"}
+)
 
 
 def _number(value: float) -> str:
@@ -115,8 +124,8 @@ def _text_value(value: Any) -> str:
     if value is None:
         return "(empty)"
     if isinstance(value, list):
-        if any(isinstance(item, Mapping) for item in value):
-            return f"[sequence of {len(value)}]"
+        if _is_sequence(value):
+            return f"[{_items(kept_items(value)[1])}]"
         text = "\\".join(_text_value(item) for item in value)
     elif isinstance(value, Mapping):
         text = "{…}"
@@ -125,8 +134,60 @@ def _text_value(value: Any) -> str:
     return text if len(text) <= _TEXT_VALUE_CHARS else text[:_TEXT_VALUE_CHARS] + "…"
 
 
-def _attribute_line(row: AttributeRow) -> str:
-    return f"{row.tag} {row.keyword} {row.vr or '??'} = {_text_value(row.value)}"
+def _is_sequence(value: Any) -> bool:
+    return isinstance(value, list) and any(isinstance(item, Mapping) for item in value)
+
+
+def _items(count: int) -> str:
+    return f"{count} item{'s' if count != 1 else ''}"
+
+
+def _code(item: Mapping[str, Any]) -> str | None:
+    """`Liver (SRT T-62000)` for a code sequence item, else None."""
+    if "CodeMeaning" not in item or not set(item) <= _CODE_KEYS:
+        return None
+    value = item.get("CodeValue") or item.get("LongCodeValue") or item.get("URNCodeValue")
+    scheme = " ".join(_text_value(part) for part in (item.get("CodingSchemeDesignator"), value) if part)
+    return f"{_text_value(item['CodeMeaning'])}" + (f" ({scheme})" if scheme else "")
+
+
+def _sequence_lines(items: list[Any], total: int, indent: int) -> list[str]:
+    """Each item's plain attributes on one line, its nested sequences indented below; codes in one phrase."""
+    pad = "  " * indent
+    lines: list[str] = []
+    for number, item in enumerate(items[:_ITEMS_SHOWN], start=1):
+        if not isinstance(item, Mapping):  # a marker left by the output budget ("…(sequence, 3 items)")
+            lines.append(f"{pad}{_text_value(item)}")
+            continue
+        plain = "; ".join(f"{key}={_text_value(value)}" for key, value in item.items() if not _is_sequence(value))
+        if len(plain) > _ITEM_LINE_CHARS:
+            plain = plain[:_ITEM_LINE_CHARS] + "…"
+        lines.append(f"{pad}[{number}] {plain}".rstrip())
+        for key, value in item.items():
+            if _is_sequence(value):
+                lines += _nested_lines(key, value, indent + 1)
+    if total > _ITEMS_SHOWN:
+        lines.append(f"{pad}… {total - _ITEMS_SHOWN} more")
+    return lines
+
+
+def _nested_lines(key: str, value: list[Any], indent: int) -> list[str]:
+    items, total = kept_items(value)
+    codes = [_code(item) if isinstance(item, Mapping) else None for item in items]
+    if all(codes) and total == len(items):
+        return [f"{'  ' * indent}{key} = {'; '.join(code for code in codes if code)}"]
+    return [f"{'  ' * indent}{key} = {_items(total)}", *_sequence_lines(items, total, indent + 1)]
+
+
+def _attribute_lines(row: AttributeRow) -> list[str]:
+    head = f"{row.tag} {row.keyword} {row.vr or '??'}"
+    if not _is_sequence(row.value):
+        return [f"{head} = {_text_value(row.value)}"]
+    lines = _nested_lines(head, row.value, 0)
+    if len(lines) > _SEQUENCE_LINES:
+        left_out = len(lines) - _SEQUENCE_LINES + 1
+        lines = [*lines[: _SEQUENCE_LINES - 1], f"  … {left_out} more lines in the structured content"]
+    return lines
 
 
 def render_instance_detail(detail: InstanceDetail) -> str:
@@ -136,7 +197,7 @@ def render_instance_detail(detail: InstanceDetail) -> str:
         f"Instance {number}{detail.sop_instance_uid} of series {detail.series_instance_uid}, "
         f"{detail.frame_count} frame{'s' if detail.frame_count != 1 else ''}, stored as {detail.stored_transfer_syntax}"
     ]
-    lines += [_attribute_line(row) for row in detail.attributes]
+    lines += [line for row in detail.attributes for line in _attribute_lines(row)]
     lines.append(
         _page_line("Attributes", detail.offset, detail.returned, detail.total, detail.next_offset, detail.truncated)
     )

@@ -14,6 +14,7 @@ from mcp.server.mcpserver import ElicitationResult
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
+from ..dicom.document import ImageSetDocument
 from ..errors import ErrorType, HealthImagingError, invalid
 from ..runtime import Runtime
 from .change_documents import (
@@ -27,6 +28,7 @@ from .change_documents import (
 from .common import DatastoreIdArg, ImageSetIdArg, LatestVersionArg, UidArg
 from .confirm import ConfirmAction, ConfirmArg, confirm_destruction, outcome
 from .registry import DESTRUCTIVE, WRITE, ToolOutput, Toolset
+from .stakes import Removal, counted, image_set_facts, partners_words, study_partners
 
 UPDATE = DESTRUCTIVE.model_copy(update={"idempotent_hint": False})
 
@@ -73,6 +75,61 @@ def _finished(state: dict[str, Any], what: str) -> str:
     return f"{what} done: image set {state['imageSetId']} is now version {state['versionId']} ({status})."
 
 
+def _removable(
+    document: ImageSetDocument,
+    remove_attributes: AttributeNames | None,
+    remove_series: list[str] | None,
+    remove_instances: list[str] | None,
+    raw_removable_json: str | None,
+) -> dict[str, Any] | None:
+    """The removableAttributes document of an update (None: it removes nothing)."""
+    return parse_raw(raw_removable_json, "raw_removable_json") or removable_document(
+        document, remove_attributes, remove_series or [], remove_instances or []
+    )
+
+
+_UPDATE_ARGUMENTS = (
+    "datastore_id",
+    "latest_version_id",
+    "remove_attributes",
+    "remove_series",
+    "remove_instances",
+    "raw_removable_json",
+    "revert_to_version_id",
+    "include_study_image_sets",
+)
+
+
+def _describe_update(rt: Runtime, args: dict[str, Any]) -> str | None:
+    """Updates that remove series or instances, or remove anything study-wide, need confirmation."""
+    if args["revert_to_version_id"]:
+        return None
+    datastore_id = rt.resolve_datastore(args["datastore_id"])
+    image_set_id, version = args["image_set_id"], args["latest_version_id"]
+    document = rt.document(datastore_id, image_set_id, version)
+    removable = _removable(
+        document, args["remove_attributes"], args["remove_series"], args["remove_instances"], args["raw_removable_json"]
+    )
+    if removable is None:
+        return None
+    removal = Removal(document, removable)
+    study_wide = bool(args["include_study_image_sets"]) and removal.removes_anything
+    if not (removal.removes_data or study_wide):
+        return None
+    also = ""
+    if study_wide and removal.shared_attributes:
+        partners = study_partners(rt, datastore_id, document, image_set_id)
+        if partners:
+            also = (
+                f", and the patient/study attributes from the study's "
+                f"{counted(len(partners), 'other image set')} ({partners_words(partners)})"
+            )
+    return (
+        f"Remove {removal.words()} from image set {image_set_id} at version {version}{also} "
+        f"(earlier versions keep them): {image_set_facts(rt, document)}"
+    )
+
+
 @toolset.tool(UPDATE)
 def update_image_set_metadata(
     rt: Runtime,
@@ -80,13 +137,7 @@ def update_image_set_metadata(
     latest_version_id: LatestVersionArg,
     answer: Annotated[
         ElicitationResult[ConfirmAction],
-        Resolve(
-            confirm_destruction(
-                "image_set_id",
-                "Remove series/instances from image set {} (older versions keep them)?",
-                destructive_if=("remove_series", "remove_instances", "raw_removable_json"),
-            )
-        ),
+        Resolve(confirm_destruction("image_set_id", _describe_update, uses=_UPDATE_ARGUMENTS)),
     ],
     datastore_id: DatastoreIdArg = None,
     set_attributes: AttributeValues | None = None,
@@ -101,11 +152,12 @@ def update_image_set_metadata(
     confirm: ConfirmArg = None,
 ) -> ChangeResult:
     """Correct or de-identify DICOM metadata (set/remove attributes by level), remove series or instances, or
-    revert to an earlier version. Makes a new version; removing series/instances asks the user to confirm."""
+    revert to an earlier version. Makes a new version; removing series/instances, or removing anything study-wide,
+    asks the user to confirm."""
     datastore_id = rt.resolve_datastore(datastore_id)
     decision = outcome(answer)
     if not decision.confirmed:
-        return ChangeResult.refused(datastore_id, image_set_id, decision.refusal("series/instance", image_set_id))
+        return ChangeResult.refused(datastore_id, image_set_id, decision.refusal(image_set_id))
     updates: dict[str, Any]
     if revert_to_version_id:
         if any(
@@ -118,9 +170,7 @@ def update_image_set_metadata(
         updatable = parse_raw(raw_updatable_json, "raw_updatable_json") or (
             updatable_document(document, set_attributes) if set_attributes else None
         )
-        removable = parse_raw(raw_removable_json, "raw_removable_json") or removable_document(
-            document, remove_attributes, remove_series or [], remove_instances or []
-        )
+        removable = _removable(document, remove_attributes, remove_series, remove_instances, raw_removable_json)
         if updatable is None and removable is None:
             raise _mixed_changes()
         dicom: dict[str, bytes] = {}
@@ -212,13 +262,24 @@ def copy_image_set(
     )
 
 
+def _describe_deletion(rt: Runtime, args: dict[str, Any]) -> str:
+    datastore_id = rt.resolve_datastore(args["datastore_id"])
+    image_set_id = args["image_set_id"]
+    version = rt.latest_version(datastore_id, image_set_id)
+    document = rt.document(datastore_id, image_set_id, version)
+    return (
+        f"Permanently delete image set {image_set_id} (version {version}, all versions): "
+        f"{image_set_facts(rt, document)}"
+    )
+
+
 @toolset.tool(DESTRUCTIVE)
 def delete_image_set(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
     answer: Annotated[
         ElicitationResult[ConfirmAction],
-        Resolve(confirm_destruction("image_set_id", "Permanently delete image set {} and all its versions?")),
+        Resolve(confirm_destruction("image_set_id", _describe_deletion, uses=("datastore_id",))),
     ],
     datastore_id: DatastoreIdArg = None,
     confirm: ConfirmArg = None,
@@ -227,7 +288,7 @@ def delete_image_set(
     datastore_id = rt.resolve_datastore(datastore_id)
     decision = outcome(answer)
     if not decision.confirmed:
-        return ChangeResult.refused(datastore_id, image_set_id, decision.refusal("image set", image_set_id))
+        return ChangeResult.refused(datastore_id, image_set_id, decision.refusal(image_set_id))
     rt.call("delete_image_set", datastoreId=datastore_id, imageSetId=image_set_id)
     try:
         state = settle(rt, datastore_id, image_set_id)

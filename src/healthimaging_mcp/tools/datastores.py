@@ -12,6 +12,7 @@ from ..runtime import Runtime
 from .common import DatastoreIdArg, DatastoreIdRequired, MaxResultsArg, NextTokenArg, iso, more, table
 from .confirm import ConfirmAction, ConfirmArg, confirm_destruction, outcome
 from .registry import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, ToolOutput, Toolset
+from .stakes import datastore_facts
 
 toolset = Toolset()
 
@@ -130,22 +131,25 @@ def create_datastore(
     )
 
 
+def _describe_deletion(rt: Runtime, args: dict[str, Any]) -> str:
+    datastore_id = args["datastore_id"]
+    return f"Permanently delete datastore {datastore_id} {datastore_facts(rt, datastore_id)}"
+
+
 @toolset.tool(DESTRUCTIVE)
 def delete_datastore(
     rt: Runtime,
     datastore_id: DatastoreIdRequired,
     answer: Annotated[
         ElicitationResult[ConfirmAction],
-        Resolve(confirm_destruction("datastore_id", "Permanently delete HealthImaging datastore {}?")),
+        Resolve(confirm_destruction("datastore_id", _describe_deletion)),
     ],
     confirm: ConfirmArg = None,
 ) -> DatastoreChange:
     """Permanently delete an empty datastore (delete its image sets first). Asks the user to confirm."""
     decision = outcome(answer)
     if not decision.confirmed:
-        return DatastoreChange(
-            datastore_id=datastore_id, done=False, message=decision.refusal("datastore", datastore_id)
-        )
+        return DatastoreChange(datastore_id=datastore_id, done=False, message=decision.refusal(datastore_id))
     out = rt.call("delete_datastore", datastoreId=datastore_id)
     rt.forget_datastores()
     return DatastoreChange(
