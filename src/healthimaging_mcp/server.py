@@ -10,7 +10,7 @@ from .middleware import TypedToolErrors
 from .runtime import Runtime
 from .settings import Settings
 from .tools import TOOLSETS
-from .tools.registry import register
+from .tools.registry import build_tools
 from .tools.schemas import compact_input, compact_output
 
 INSTRUCTIONS = """\
@@ -53,10 +53,10 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
         title="AWS HealthImaging",
         version=__version__,
         instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
+        tools=build_tools(runtime, TOOLSETS, allow_write=settings.allow_write),
         middleware=[TypedToolErrors()],
         log_level=settings.log_level,  # type: ignore[arg-type]  # validated in Settings.validate
     )
-    register(mcp, runtime, TOOLSETS, allow_write=settings.allow_write)
     from .resources import register_resources
 
     register_resources(mcp, runtime)
