@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from mcp.types import Tool
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from . import __version__
+from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
 from .runtime import Runtime
 from .settings import Settings
@@ -31,7 +37,8 @@ WRITE_NOTE = (
 
 
 class HealthImagingServer(MCPServer):
-    """MCPServer publishing compact tool schemas (tools/list is paid for in every conversation's context)."""
+    """MCPServer publishing compact tool schemas (tools/list is paid for in every conversation's context)
+    and answering malformed JSON-RPC messages on both transports (see `malformed`)."""
 
     async def list_tools(self) -> list[Tool]:
         tools = await super().list_tools()
@@ -44,6 +51,19 @@ class HealthImagingServer(MCPServer):
             )
             for tool in tools
         ]
+
+    async def run_stdio_async(self) -> None:
+        server = self._lowlevel_server  # what MCPServer.run_stdio_async runs, over checked stdin
+        await serve_stdio(lambda read, write: server.run(read, write, server.create_initialization_options()))
+
+    def streamable_http_app(self, **options: Any) -> Starlette:
+        app = super().streamable_http_app(**options)
+        path = options.get("streamable_http_path", "/mcp")
+        max_body = options.get("max_request_body_size", DEFAULT_MAX_REQUEST_BODY_SIZE)
+        for route in app.routes:
+            if isinstance(route, Route) and route.path == path:
+                route.app = AnswerMalformedPosts(route.app, max_body)
+        return app
 
 
 def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:
