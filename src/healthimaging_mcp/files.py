@@ -7,6 +7,28 @@ from pathlib import Path
 
 from .errors import invalid
 
+MAX_NAME_CHARS = 255  # a requested name, folders included
+MAX_PART_BYTES = 200  # one folder or file name: room for a suffix and the temporary name within the usual 255
+
+
+def file_name_problem(requested: str) -> str | None:
+    """Why `requested` cannot name a file inside the output folder, or None; never quotes the name (it may
+    hold patient data, and error texts are logged)."""
+    if not requested.strip():
+        return "is empty"
+    if not requested.isprintable():
+        return "contains a NUL, control or other unprintable character"
+    if len(requested) > MAX_NAME_CHARS:
+        return f"is longer than {MAX_NAME_CHARS} characters"
+    if "\\" in requested:
+        return "contains a backslash; separate folders with '/'"
+    parts = requested.split("/")
+    if requested.startswith("~") or any(part in ("", ".", "..") for part in parts):
+        return "must be a relative path inside the output folder (no leading '/' or '~', no empty, '.' or '..' parts)"
+    if any(len(part.encode()) > MAX_PART_BYTES for part in parts):
+        return f"has a folder or file name longer than {MAX_PART_BYTES} bytes"
+    return None
+
 
 def output_path(output_dir: Path | None, requested: str, default_suffix: str) -> Path:
     """Resolve `requested` inside `output_dir`; refuse anything that would land outside it."""
@@ -15,16 +37,18 @@ def output_path(output_dir: Path | None, requested: str, default_suffix: str) ->
             "Saving files is disabled: no output folder is configured.",
             "Start the server with --output-dir DIR (or HEALTHIMAGING_MCP_OUTPUT_DIR) to allow saving there.",
         )
+    problem = file_name_problem(requested)
+    if problem:
+        raise invalid(f"The file name {problem}.", "Give a short file name (or a relative path) in the output folder.")
     root = output_dir.expanduser().resolve()
-    candidate = Path(requested).expanduser()
-    target = (candidate if candidate.is_absolute() else root / candidate).resolve()
-    if target != root and root not in target.parents:
+    target = (root / requested).resolve()
+    if target != root and root not in target.parents:  # a symbolic link leading out
         raise invalid(
-            f"{requested!r} is outside the output folder {root}.",
+            f"The file name leads outside the output folder {root} (through a symbolic link).",
             "Give a file name (or a relative path) inside the output folder.",
         )
-    if target == root or target.is_dir():
-        raise invalid(f"{requested!r} is a folder; give a file name.")
+    if target.is_dir():
+        raise invalid("The file name names a folder; give a file name.")
     if not target.suffix:
         target = target.with_suffix(default_suffix)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ from mcp.types import CallToolResult, TextContent
 from .errors import ErrorType, HealthImagingError
 
 _PREFIX = re.compile(r"^Error executing tool (?P<tool>[A-Za-z0-9._-]+)(?:: )?(?P<rest>.*)$", re.DOTALL)
+_PYDANTIC_TAIL = re.compile(r"\s*\[type=.*\]$")  # pydantic's error type and an echo of the rejected value
 
 
 def _typed(text: str, tool: str | None) -> str:
@@ -50,9 +51,19 @@ def _typed(text: str, tool: str | None) -> str:
 
 
 def _compact_validation(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    kept = [line for line in lines if not line.startswith("For further information")]
-    return " ".join(kept[1:] if kept and "validation error" in kept[0] else kept)[:1000]
+    """pydantic's report as `argument: problem; ...`, without its error types, value echoes and links."""
+    problems: list[str] = []
+    location = ""
+    for line in text.splitlines()[1:]:  # the first line counts the errors and names the model
+        if line.startswith("    ") or not line.strip():  # "For further information visit ..."
+            continue
+        if line.startswith("  "):
+            problem = _PYDANTIC_TAIL.sub("", line.strip())
+            problems.append(f"{location}: {problem}" if location else problem)
+            location = ""
+        else:
+            location = line.strip()
+    return "; ".join(problems)[:1000] or text[:1000]
 
 
 class TypedToolErrors(ServerMiddleware[Any]):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
 from mcp.types import Tool
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from . import __version__
+from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
 from .runtime import Runtime
 from .settings import Settings
 from .tools import TOOLSETS
-from .tools.registry import register
+from .tools.registry import build_tools
 from .tools.schemas import compact_input, compact_output
 
 INSTRUCTIONS = """\
@@ -25,13 +31,14 @@ with that next_token (max_results sets the page size, 1-50).
 
 READ_ONLY_NOTE = "This server is read-only: tools that change or delete data are not available."
 WRITE_NOTE = (
-    "Write tools are enabled. Destructive ones (delete_*, updates removing instances or series) ask the user to "
-    "confirm; never pass `confirm` without the user's explicit agreement."
+    "Write tools are enabled. Destructive ones (delete_*, updates removing instances or series, study-wide "
+    "removals) ask the user to confirm; never pass `confirm` without the user's explicit agreement."
 )
 
 
 class HealthImagingServer(MCPServer):
-    """MCPServer publishing compact tool schemas (tools/list is paid for in every conversation's context)."""
+    """MCPServer publishing compact tool schemas (tools/list is paid for in every conversation's context)
+    and answering malformed JSON-RPC messages on both transports (see `malformed`)."""
 
     async def list_tools(self) -> list[Tool]:
         tools = await super().list_tools()
@@ -45,6 +52,19 @@ class HealthImagingServer(MCPServer):
             for tool in tools
         ]
 
+    async def run_stdio_async(self) -> None:
+        server = self._lowlevel_server  # what MCPServer.run_stdio_async runs, over checked stdin
+        await serve_stdio(lambda read, write: server.run(read, write, server.create_initialization_options()))
+
+    def streamable_http_app(self, **options: Any) -> Starlette:
+        app = super().streamable_http_app(**options)
+        path = options.get("streamable_http_path", "/mcp")
+        max_body = options.get("max_request_body_size", DEFAULT_MAX_REQUEST_BODY_SIZE)
+        for route in app.routes:
+            if isinstance(route, Route) and route.path == path:
+                route.app = AnswerMalformedPosts(route.app, max_body)
+        return app
+
 
 def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:
     runtime = runtime or Runtime(settings)
@@ -53,10 +73,10 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServe
         title="AWS HealthImaging",
         version=__version__,
         instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
+        tools=build_tools(runtime, TOOLSETS, allow_write=settings.allow_write),
         middleware=[TypedToolErrors()],
         log_level=settings.log_level,  # type: ignore[arg-type]  # validated in Settings.validate
     )
-    register(mcp, runtime, TOOLSETS, allow_write=settings.allow_write)
     from .resources import register_resources
 
     register_resources(mcp, runtime)

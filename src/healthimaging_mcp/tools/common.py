@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from ..files import file_name_problem
 
 ID_PATTERN = r"^[0-9a-z]{32}$"
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
@@ -29,6 +32,17 @@ ResourceArnArg = Annotated[
         description="Datastore or image set ARN.",
     ),
 ]
+
+
+def _file_name(value: str | None) -> str | None:
+    problem = value and file_name_problem(value)
+    if problem:
+        raise PydanticCustomError("file_name", "The file name {problem}", {"problem": problem})
+    return value
+
+
+# Checked with the other arguments, before any work: a bad name is refused without touching the file system.
+FileNameArg = Annotated[str | None, AfterValidator(_file_name)]
 
 
 def iso(value: Any) -> str | None:

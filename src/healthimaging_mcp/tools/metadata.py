@@ -14,7 +14,7 @@ from ..dicom.views import instance_detail, series_detail, summarize
 from ..errors import ErrorType, HealthImagingError, invalid
 from ..files import output_path, write_file
 from ..runtime import Runtime
-from .common import UID_PATTERN, DatastoreIdArg, ImageSetIdArg, VersionArg
+from .common import UID_PATTERN, DatastoreIdArg, FileNameArg, ImageSetIdArg, VersionArg
 from .registry import READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
@@ -58,7 +58,7 @@ def get_image_set_metadata(
     ] = None,
     offset: Annotated[int, Field(ge=0, description="next_offset from the previous answer.")] = 0,
     save_json_as: Annotated[
-        str | None, Field(description="Also save the full JSON as this file in the output folder.")
+        FileNameArg, Field(description="Also save the full JSON as this file in the output folder.")
     ] = None,
 ) -> MetadataAnswer:
     """DICOM metadata, compact. depth=summary: patient, study, each series (counts, size, spacing);

@@ -3,6 +3,7 @@
 A tool is a function `fn(rt: Runtime, ...) -> ToolOutput`. The registry binds the runtime, publishes the
 remaining parameters as the input schema and the output model as the output schema, turns the returned
 model into structured content plus a short text rendering, and turns every failure into a typed error.
+Arguments are validated by `StrictArguments`: nothing a caller sends is silently ignored.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from ..errors import HealthImagingError, from_aws
 
@@ -69,20 +73,57 @@ class Toolset:
         return decorate
 
 
-def register(mcp: MCPServer, runtime: Runtime, toolsets: list[Toolset], *, allow_write: bool) -> list[str]:
-    names = []
+class StrictArguments(ArgModelBase):
+    """Tool arguments that refuse what would otherwise pass unnoticed: unknown names (the SDK's model drops
+    them, so the caller would believe they were applied), blank strings and numbers that are not finite."""
+
+    model_config = ConfigDict(extra="forbid")  # also publishes `additionalProperties: false`
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names_only(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            accepted = [field.alias or name for name, field in cls.model_fields.items()]
+            unknown = [str(key) for key in data if key not in accepted]
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_argument",
+                    "Unknown argument {unknown}; accepted: {accepted}",
+                    {"unknown": ", ".join(unknown), "accepted": ", ".join(accepted)},
+                )
+        return data
+
+    @field_validator("*")
+    @classmethod
+    def _meaningful(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str) and not item.strip():
+                raise PydanticCustomError("blank_argument", "Empty; give a value or leave the argument out")
+            if isinstance(item, float) and not math.isfinite(item):
+                raise PydanticCustomError("non_finite_number", "Not a finite number (NaN and Infinity are refused)")
+        return value
+
+
+def build_tools(runtime: Runtime, toolsets: list[Toolset], *, allow_write: bool) -> list[Tool]:
+    """The tools to serve (write tools only when allowed), each validating its arguments strictly."""
+    tools = []
     for toolset in toolsets:
         for spec in toolset.specs:
             if spec.writes and not allow_write:
                 continue
-            mcp.add_tool(
+            tool = Tool.from_function(
                 bind(spec.fn, runtime, runtime.postprocess),
                 name=spec.fn.__name__,
                 description=inspect.getdoc(spec.fn),
                 annotations=spec.annotations,
             )
-            names.append(spec.fn.__name__)
-    return names
+            strict = create_model(
+                tool.fn_metadata.arg_model.__name__, __base__=(StrictArguments, tool.fn_metadata.arg_model)
+            )
+            tool.fn_metadata.arg_model = strict  # the SDK reads it on every call
+            tool.parameters = strict.model_json_schema(by_alias=True)
+            tools.append(tool)
+    return tools
 
 
 def bind(
