@@ -93,7 +93,9 @@ CASES: dict[str, tuple[Callable[[Dataset], Dataset], str]] = {
 
 def stored_state(store: Store, image_set_id: str) -> tuple[str, dict[str, Any], dict[str, bytes]]:
     document = store.metadata(image_set_id)
-    frames = {frame_id: store.frame(image_set_id, frame_id)["imageFrameBlob"].read() for frame_id in frame_ids(document)}
+    frames = {
+        frame_id: store.frame(image_set_id, frame_id)["imageFrameBlob"].read() for frame_id in frame_ids(document)
+    }
     return store.image_set(image_set_id)["versionId"], document, frames
 
 

@@ -110,7 +110,8 @@ def _check_whole(ds: Dataset, data: bytes) -> None:
         end = last.value_tell + last.length
     if end < size:
         raise IngestError(
-            f"The file is cut short or damaged: the {size - end:,} bytes after {name} are not a whole DICOM data element"
+            f"The file is cut short or damaged: the {size - end:,} bytes after {name} "
+            "are not a whole DICOM data element"
         )
 
 
@@ -188,4 +189,3 @@ def _check_frame_count(ds: Dataset, transfer_syntax: str) -> None:
         ) from None
     except Exception:
         raise IngestError(f"The encapsulated Pixel Data ({UID(transfer_syntax).name}) is damaged") from None
-

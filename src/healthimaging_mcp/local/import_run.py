@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from .importer import ImportedImageSet, Importer
 from .file_checks import IngestError
+from .importer import ImportedImageSet, Importer
 from .ingest import PreparedInstance, prepare_instance
 
 log = logging.getLogger(__name__)

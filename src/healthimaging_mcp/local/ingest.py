@@ -137,8 +137,7 @@ def _source_pixels(ds: Dataset, transfer_syntax: str) -> list[np.ndarray]:
             pixels = next(decoded, None)
         except FrameDecodeError:
             raise IngestError(
-                f"Frame {len(frames) + 1} of {count} of the Pixel Data cannot be decoded as {name}; "
-                "the file is damaged"
+                f"Frame {len(frames) + 1} of {count} of the Pixel Data cannot be decoded as {name}; the file is damaged"
             ) from None
         if pixels is None:
             break
