@@ -14,11 +14,23 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
-from mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, page_through, part10, text_of
+from mcp_testkit import (
+    MODES,
+    assert_short_rendering,
+    call,
+    error_of,
+    ok,
+    page_through,
+    part10,
+    settings_for,
+    text_of,
+)
 from pydicom.data import get_testdata_file
 
 from healthimaging_mcp.local.samples import synth_ct_series
 from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.runtime import Runtime
+from healthimaging_mcp.tools.imports import FileFailure, ImportJob, ImportOutput, redacted
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Expected explicit VR")]
 
@@ -232,3 +244,28 @@ async def test_redacted_import_answers_show_no_file_names_keys_or_patient_values
     assert re.fullmatch(r"NAME-[0-9A-F]{8}", attribute["old"]) and re.fullmatch(r"NAME-[0-9A-F]{8}", attribute["new"])
     assert attribute["old"] != attribute["new"]
     assert ok(looked_up)["results"]["failures"] == results["failures"]  # the same pseudonyms every time
+
+
+def test_redaction_replaces_s3_keys_and_known_patient_values_inside_messages(tmp_path: Path) -> None:
+    runtime = Runtime(settings_for("http://127.0.0.1:9", tmp_path, redact_phi=True))
+    name = runtime.pseudonyms.pseudonym("NAME", "DOE^JANE")  # a value an earlier answer redacted
+    key = "dicom/DOE_JANE/2.dcm"
+    job = ImportJob(
+        datastore_id="0" * 32,
+        job_id="1" * 32,
+        job_name="nightly-import",
+        status="FAILED",
+        input_s3_uri="s3://bucket/dicom/",
+        output_s3_uri="s3://bucket/out/",
+        message="Unable to read s3://bucket/dicom/DOE_JANE/1.dcm",
+        results=ImportOutput(failures=[FileFailure(input_file=key, message=f"{key} of DOE JANE has no pixel data")]),
+    )
+    shown = redacted(runtime, job)
+    file_names = {runtime.pseudonyms.reveal(p) for p in re.findall(r"FILE-[0-9A-F]{8}", shown.model_dump_json())}
+    assert file_names == {"dicom/", "out/", "dicom/DOE_JANE/1.dcm", key}
+    assert "DOE" not in shown.model_dump_json()
+    assert shown.results is not None
+    (failure,) = shown.results.failures
+    assert failure.message == f"{failure.input_file} of {name} has no pixel data"
+    assert shown.message is not None and shown.message.startswith("Unable to read s3://bucket/FILE-")
+    assert job.input_s3_uri == "s3://bucket/dicom/"  # the original is left as it was

@@ -206,9 +206,10 @@ def _compare(
         if from_version is None:
             return None
         before, after = (rt.document(datastore_id, image_set_id, str(v)) for v in (from_version, to_version))
-    except HealthImagingError as exc:
-        return ImageSetChange(image_set_id=image_set_id, to_version=str(to_version), error=exc.message[:300])
-    changes = compare_versions(before, after)
+        changes = compare_versions(before, after)
+    except (HealthImagingError, ValueError) as exc:  # the import itself is reported all the same
+        error = exc.message if isinstance(exc, HealthImagingError) else "the metadata could not be read"
+        return ImageSetChange(image_set_id=image_set_id, to_version=str(to_version), error=error[:300])
     return ImageSetChange(
         image_set_id=image_set_id,
         from_version=str(from_version),
@@ -243,8 +244,9 @@ def changed_image_sets(
 _S3_URI = re.compile(r"s3://([^/\s]+)/(\S*)")
 
 
-class _FileNames:
-    """Under --redact-phi: S3 keys become FILE pseudonyms (people name files and folders after patients)."""
+class _Redaction:
+    """Under --redact-phi, for import answers: S3 keys become FILE pseudonyms (people name files and folders after
+    patients), free text loses the keys and the patient values seen so far, attribute values get their pseudonyms."""
 
     def __init__(self, pseudonyms: Any, known_keys: list[str]) -> None:
         self.pseudonyms = pseudonyms
@@ -278,17 +280,18 @@ def redacted(rt: Runtime, job: ImportJob) -> ImportJob:
     results = job.results
     failures = results.failures if results is not None else []
     keys = [_S3_URI.sub(r"\2", uri) for uri in (job.input_s3_uri, job.output_s3_uri) if uri]
-    names = _FileNames(rt.pseudonyms, keys + [f.input_file for f in failures])
-    job.input_s3_uri, job.output_s3_uri = names.uri(job.input_s3_uri), names.uri(job.output_s3_uri)
-    job.job_name, job.message = names.text(job.job_name), names.text(job.message)
+    redact = _Redaction(rt.pseudonyms, keys + [f.input_file for f in failures])
+    job.input_s3_uri, job.output_s3_uri = redact.uri(job.input_s3_uri), redact.uri(job.output_s3_uri)
+    job.job_name, job.message = redact.text(job.job_name), redact.text(job.message)
     for failure in failures:
-        failure.input_file, failure.message = names.key(failure.input_file), names.text(failure.message)
+        failure.input_file, failure.message = redact.key(failure.input_file), redact.text(failure.message)
     if results is not None:
-        results.output_error = names.text(results.output_error)
+        results.output_error = redact.text(results.output_error)
         for change in results.changed_image_sets or []:
+            change.error = redact.text(change.error)
             for attribute in change.changed_attributes:
-                attribute.old = names.value(attribute.attribute, attribute.old)
-                attribute.new = names.value(attribute.attribute, attribute.new)
+                attribute.old = redact.value(attribute.attribute, attribute.old)
+                attribute.new = redact.value(attribute.attribute, attribute.new)
     return job
 
 
