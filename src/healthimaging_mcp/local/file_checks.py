@@ -95,7 +95,8 @@ def _check_whole(ds: Dataset, data: bytes) -> None:
         if _readable_before_pixels(data):
             raise IngestError("The file is cut short: it ends inside its encapsulated Pixel Data (7FE0,0010)")
         raise IngestError("The file is cut short or damaged: no data element could be read after its file meta header")
-    last = ds.get_item(max(tags))
+    elements = [ds.get_item(tag) for tag in tags]
+    last = max(elements, key=lambda e: (e.value_tell if isinstance(e, RawDataElement) else e.file_tell) or 0)
     if not isinstance(last, RawDataElement):
         return  # an undefined-length sequence: a cut inside it already failed the read
     value = last.value or b""
@@ -108,7 +109,7 @@ def _check_whole(ds: Dataset, data: bytes) -> None:
                 f"The file is cut short: it ends inside {name}, after {len(value):,} of its {last.length:,} bytes"
             )
         end = last.value_tell + last.length
-    if end < size:
+    if end < size and data[end:].strip(b"\0"):  # trailing NUL padding is harmless
         raise IngestError(
             f"The file is cut short or damaged: the {size - end:,} bytes after {name} "
             "are not a whole DICOM data element"
