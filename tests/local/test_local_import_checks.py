@@ -10,7 +10,7 @@ import imagecodecs
 import numpy as np
 import pytest
 from local_helpers import SPEC, Store, frame_ids, only
-from local_testdata import ct_instance, encapsulated_instance
+from local_testdata import ct_instance, encapsulated_instance, part10
 from pydicom.dataset import Dataset
 from pydicom.uid import BasicTextSRStorage, JPEGLSLossless
 
@@ -148,3 +148,14 @@ def test_an_instance_without_pixel_data_imports_when_its_sop_class_has_none(stor
     assert store.load([report]).failures == []
     instance = store.metadata(only(store))["Study"]["Series"][SPEC.series_uid]["Instances"][SPEC.sop_uid(1)]
     assert "ImageFrames" not in instance
+
+
+def test_trailing_nul_padding_is_accepted_and_trailing_bytes_that_are_no_element_are_not(store: Store) -> None:
+    data = part10(ct_instance(SPEC, 1))
+    files = [("padded.dcm", lambda: data + b"\0\0\0"), ("trailing.dcm", lambda: data + b"junk")]
+    report = store.service.backend.import_files(store.datastore_id, files)
+    assert [line["inputFile"] for line in report.successes] == ["padded.dcm"]
+    (failure,) = report.failures
+    assert failure["exception"]["message"] == (
+        "The file is cut short or damaged: the 4 bytes after Pixel Data (7FE0,0010) are not a whole DICOM data element"
+    )
