@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import time
@@ -10,15 +11,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 from local_helpers import Store
 from local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, part10, series
+from pydicom.data import get_testdata_file
 from pydicom.uid import JPEGLSLossless
 
 from healthimaging_mcp.local.samples import write_samples
 from healthimaging_mcp.local.service import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/HealthImagingImportRole"
+PRIVATE_SYNTAX = "1.3.6.1.4.1.9590.100.1.2.999"  # a vendor's private compression: no decoder here
 
 
 def new_bucket(s3: Any) -> str:
@@ -76,9 +80,16 @@ def test_import_job_writes_the_output_tree_and_fails_bad_files_alone(
     root = tmp_path / "samples"
     written = write_samples(root, n_ct_slices=4)
     files = {f"input/{p.relative_to(root).as_posix()}": p.read_bytes() for p in written}
-    bad = {"input/broken/corrupt.dcm": CORRUPT_DICOM, "input/broken/report.pdf": NOT_DICOM}
     damaged = encapsulated_instance(SeriesSpec(key="damaged"), 1, JPEGLSLossless, [b"\xff\xd8 not a codestream"])
-    files["input/damaged/pixels.dcm"] = part10(damaged)
+    bad = {
+        "input/broken/corrupt.dcm": CORRUPT_DICOM,
+        "input/broken/report.pdf": NOT_DICOM,
+        "input/damaged/pixels.dcm": part10(damaged),
+    }
+    opaque = encapsulated_instance(SeriesSpec(key="opaque"), 1, PRIVATE_SYNTAX, [b"frame bytes we cannot decode"])
+    buffer = io.BytesIO()
+    opaque.save_as(buffer, enforce_file_format=True, implicit_vr=False, little_endian=True)
+    files["input/opaque/pixels.dcm"] = buffer.getvalue()
     upload(moto_s3, bucket, {**files, **bad})
 
     started = start(store, bucket, jobName="samples-import")
@@ -100,9 +111,9 @@ def test_import_job_writes_the_output_tree_and_fails_bad_files_alone(
     assert summary["successOutputS3Uri"] == folder + "SUCCESS/"
     assert summary["failureOutputS3Uri"] == folder + "FAILURE/"
     assert summary["warningsOutputS3Uri"] == folder + "WARNING/"
-    assert summary["numberOfScannedFiles"] == len(files) + 2
+    assert summary["numberOfScannedFiles"] == len(files) + len(bad)
     assert summary["numberOfImportedFiles"] == len(files)
-    assert summary["numberOfFilesWithCustomerError"] == 2
+    assert summary["numberOfFilesWithCustomerError"] == len(bad)
     assert summary["numberOfFilesWithServerError"] == 0
     image_sets = summary["imageSetsSummary"]
     assert summary["numberOfGeneratedImageSets"] == len(image_sets) == 20
@@ -114,19 +125,23 @@ def test_import_job_writes_the_output_tree_and_fails_bad_files_alone(
     assert {line["importResponse"]["imageSetId"] for line in successes} == {s["imageSetId"] for s in image_sets}
     failures = read_ndjson(moto_s3, folder + "FAILURE/failure.ndjson")
     assert sorted(line["inputFile"] for line in failures) == sorted(bad)
-    for line in failures:
-        assert line["exception"]["exceptionType"] == "ValidationException"
-        assert line["exception"]["message"]
+    reasons = {line["inputFile"]: line["exception"]["message"] for line in failures}
+    assert {line["exception"]["exceptionType"] for line in failures} == {"ValidationException"}
+    assert reasons["input/damaged/pixels.dcm"] == (
+        "Frame 1 of 1 of the Pixel Data cannot be decoded as JPEG-LS Lossless Image Compression; the file is damaged"
+    )
+    assert "Not a DICOM Part 10 file" in reasons["input/broken/report.pdf"]
+    assert all("force" not in reason for reason in reasons.values())
     (warning,) = read_ndjson(moto_s3, folder + "WARNING/warning.ndjson")
-    assert warning["inputFile"] == "input/damaged/pixels.dcm"
+    assert warning["inputFile"] == "input/opaque/pixels.dcm"
     (reason,) = warning["importResponse"]["warnings"]
     assert (reason["type"], reason["warning_reason_code"]) == ("TRANSCODING_EXCEPTION", 45312)
     kept_id = warning["importResponse"]["imageSetId"]
-    kept = store.metadata(kept_id)["Study"]["Series"][damaged.SeriesInstanceUID]["Instances"][damaged.SOPInstanceUID]
-    assert kept["StoredTransferSyntaxUID"] == JPEGLSLossless
+    kept = store.metadata(kept_id)["Study"]["Series"][opaque.SeriesInstanceUID]["Instances"][opaque.SOPInstanceUID]
+    assert kept["StoredTransferSyntaxUID"] == PRIVATE_SYNTAX
     (frame,) = kept["ImageFrames"]
     assert "PixelDataChecksumFromBaseToFullResolution" not in frame
-    assert store.frame(kept_id, frame["ID"])["imageFrameBlob"].read() == damaged.PixelData
+    assert store.frame(kept_id, frame["ID"])["imageFrameBlob"].read() == opaque.PixelData
 
     searched = store.search()
     assert {s["imageSetId"] for s in searched} == {s["imageSetId"] for s in image_sets}
@@ -208,3 +223,72 @@ def test_reimports_merge_and_conflicting_files_go_to_a_non_primary_image_set(
     assert non_primary[0]["DICOMTags"]["DICOMPatientId"] == "PAT-SOMEONE-ELSE"
     assert store.search()[0]["version"] in (1, 2)
     assert len(store.search()) == 2
+
+
+# pydicom's bundled files: native (single and multi-frame), JPEG transcoded, JPEG kept as is (multi-frame), RLE.
+TRUNCATION_SOURCES = ("CT_small.dcm", "rtdose.dcm", "JPEG-lossy.dcm", "examples_ybr_color.dcm", "SC_rgb_rle_2frame.dcm")
+
+
+def truncated_copies(data: bytes) -> dict[str, bytes]:
+    """Copies cut short inside Pixel Data (mid-value), and the first / all but the last 3,000 bytes."""
+    element = pydicom.dcmread(io.BytesIO(data)).get_item("PixelData")
+    cuts = {"mid-pixels": data[: element.value_tell + len(element.value) // 2]}
+    if len(data) > 6000:
+        cuts |= {"first-3000": data[:3000], "minus-3000": data[:-3000]}
+    return cuts
+
+
+def frames_of(store: Store, image_set_id: str) -> dict[str, bytes]:
+    document = store.metadata(image_set_id)
+    return {
+        frame["ID"]: store.frame(image_set_id, frame["ID"])["imageFrameBlob"].read()
+        for series_obj in document["Study"]["Series"].values()
+        for instance in series_obj["Instances"].values()
+        for frame in instance.get("ImageFrames", [])
+    }
+
+
+@pytest.mark.filterwarnings("ignore:End of file reached before delimiter")
+def test_truncated_copies_fail_alone_and_never_change_the_stored_image_sets(
+    fresh_service: LocalService, moto_s3: Any
+) -> None:
+    store = Store(fresh_service)
+    bucket = new_bucket(moto_s3)
+    originals = {name: Path(str(get_testdata_file(name))).read_bytes() for name in TRUNCATION_SOURCES}
+    upload(moto_s3, bucket, {f"good/{name}": data for name, data in originals.items()})
+    first = wait_for(store, start(store, bucket, input_prefix="good/")["jobId"])
+    summary = read_json(moto_s3, first["outputS3Uri"] + "job-output-manifest.json")["jobSummary"]
+    assert summary["numberOfImportedFiles"] == len(originals)
+    image_set_ids = [s["imageSetId"] for s in summary["imageSetsSummary"]]
+    before = {image_set_id: frames_of(store, image_set_id) for image_set_id in image_set_ids}
+    assert all(before.values())
+
+    cut = {
+        f"cut/{cut_name}/{name}": body
+        for name, data in originals.items()
+        for cut_name, body in truncated_copies(data).items()
+    }
+    assert len(cut) == 13
+    upload(moto_s3, bucket, cut)
+    job = wait_for(store, start(store, bucket, input_prefix="cut/")["jobId"])
+    assert job["jobStatus"] == "COMPLETED"
+    manifest = read_json(moto_s3, job["outputS3Uri"] + "job-output-manifest.json")["jobSummary"]
+    assert (manifest["numberOfImportedFiles"], manifest["numberOfFilesWithCustomerError"]) == (0, len(cut))
+    assert manifest["imageSetsSummary"] == []
+    assert read_ndjson(moto_s3, job["outputS3Uri"] + "SUCCESS/success.ndjson") == []
+    failures = read_ndjson(moto_s3, job["outputS3Uri"] + "FAILURE/failure.ndjson")
+    reasons = {line["inputFile"]: line["exception"]["message"] for line in failures}
+    assert sorted(reasons) == sorted(cut)
+    for key, reason in reasons.items():
+        assert reason.startswith("The file is cut short"), (key, reason)
+        assert "force" not in reason
+    assert reasons["cut/minus-3000/CT_small.dcm"] == (
+        "The file is cut short: it ends inside Pixel Data (7FE0,0010), after 29,906 of its 32,768 bytes"
+    )
+    assert reasons["cut/mid-pixels/examples_ybr_color.dcm"] == (
+        "The file is cut short: it ends inside its encapsulated Pixel Data (7FE0,0010)"
+    )
+    for image_set_id in image_set_ids:
+        assert store.image_set(image_set_id)["versionId"] == "1"
+        assert frames_of(store, image_set_id) == before[image_set_id]
+    assert len(store.search()) == len(image_set_ids)

@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from local_helpers import Store, update_document
+from local_helpers import Store, read_metadata, update_document
 from local_testdata import CORRUPT_DICOM, SeriesSpec, part10, series
 
 from healthimaging_mcp.cli import main
@@ -176,6 +176,24 @@ def test_local_import_and_seed_commands(tmp_path: Path, capsys: pytest.CaptureFi
         (summary,) = client.search_image_sets(datastoreId=target)["imageSetsMetadataSummaries"]
         assert summary["DICOMTags"]["DICOMNumberOfStudyRelatedInstances"] == 3
         assert len(client.search_image_sets(datastoreId=sample["datastoreId"])["imageSetsMetadataSummaries"]) == 19
+
+        again = tmp_path / "again"
+        again.mkdir()
+        first, second = series(SeriesSpec(), 2)
+        (again / "cut.dcm").write_bytes(part10(first)[:-100])
+        second.PatientName = "RENAMED^PATIENT"
+        (again / "renamed.dcm").write_bytes(part10(second))
+        status = main(["local", "import", "--data-dir", str(data_dir), "--datastore-id", target, str(again)])
+        captured = capsys.readouterr()
+        assert status == 1
+        assert "scanned 2, imported 1, failed 1, image sets 1" in captured.out
+        assert f"image set {summary['imageSetId']} version 2: 0 instance(s) added, 1 overwritten" in captured.out
+        assert "Patient PatientName: 'TEST^PATIENT' → 'RENAMED^PATIENT'" in captured.out
+        cut_reason = "The file is cut short: it ends inside Pixel Data (7FE0,0010), after 28 of its 128 bytes"
+        assert f"cut.dcm: {cut_reason}" in captured.err
+        versions = [read_metadata(client, target, summary["imageSetId"], version) for version in ("1", "2")]
+        instances = [v["Study"]["Series"][SeriesSpec().series_uid]["Instances"] for v in versions]
+        assert instances[1][first.SOPInstanceUID] == instances[0][first.SOPInstanceUID]
     assert main(["local", "seed", "--data-dir", str(data_dir)]) == 0
     assert "already seeded" in capsys.readouterr().out
     assert main(["local", "import", "--data-dir", str(data_dir), "--datastore-id", "0" * 32, str(folder)]) == 1

@@ -32,6 +32,8 @@ What is replaced, by pseudonym kind:
   and an order's call-back.
 - ``TEXT-…``: MilitaryRank, BranchOfService, PatientReligiousPreference, PatientComments,
   ResponsibleOrganization.
+- ``FILE-…``: S3 object keys and file names, which people often name after the patient (import answers
+  replace them explicitly; no metadata key carries them).
 
 Kept: UIDs (the tools address data by them), study/series dates and times, modality, descriptions, body part,
 PatientSex, PatientAge, PatientSize, PatientWeight, EthnicGroup, institution name, station, manufacturer and

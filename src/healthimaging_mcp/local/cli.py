@@ -7,8 +7,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .paths import default_data_dir
+
+if TYPE_CHECKING:
+    from .importer import ImportedImageSet, Importer
 
 
 def add_local_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,6 +102,7 @@ def _import(args: argparse.Namespace) -> int:
     backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
     try:
         report = backend.import_paths(args.datastore_id, args.paths)
+        changes = [line for image_set in report.image_sets for line in _changed_lines(backend, image_set)]
     except ServiceError as exc:
         print(f"{exc.code}: {exc.message}", file=sys.stderr)
         return 1
@@ -107,9 +112,31 @@ def _import(args: argparse.Namespace) -> int:
         f"scanned {report.scanned}, imported {len(report.successes)}, failed {len(report.failures)}, "
         f"image sets {len(report.image_sets)}"
     )
+    for line in changes:
+        print(line)
     for failure in report.failures:
         print(f"  failed: {failure['inputFile']}: {failure['exception']['message']}", file=sys.stderr)
     return 0 if not report.failures else 1
+
+
+def _changed_lines(backend: Importer, image_set: ImportedImageSet) -> list[str]:
+    """What the import changed in an image set that existed before: overwritten instances, attributes old → new."""
+    if image_set.version == 1:
+        return []
+    from ..dicom.compare import compare_versions
+    from ..dicom.document import ImageSetDocument
+
+    before, after = (
+        ImageSetDocument.from_json(backend.load_document(image_set.image_set_id, version))
+        for version in (image_set.version - 1, image_set.version)
+    )
+    changes = compare_versions(before, after)
+    lines = [
+        f"  image set {image_set.image_set_id} version {image_set.version}: {len(changes.added)} instance(s) added, "
+        f"{len(changes.overwritten)} overwritten"
+    ]
+    lines += [f"    {c.level} {c.keyword}: {c.old!r} → {c.new!r}" for c in changes.attributes]
+    return lines
 
 
 def _tour(args: argparse.Namespace) -> int:

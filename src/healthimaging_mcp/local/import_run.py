@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .file_checks import IngestError
 from .importer import ImportedImageSet, Importer
-from .ingest import IngestError, PreparedInstance, prepare_instance
+from .ingest import PreparedInstance, prepare_instance
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _prepare(name: str, load: Loader, storage_format: str, importer: Importer) -
     try:
         return prepare_instance(load(), storage_format, importer.blobs)
     except IngestError as exc:
-        return {"inputFile": name, "exception": {"exceptionType": "ValidationException", "message": str(exc)}}
+        return {"inputFile": name, "exception": {"exceptionType": exc.exception_type, "message": str(exc)}}
     except Exception as exc:
         log.warning("import of one file failed: %s", type(exc).__name__)
         message = f"{type(exc).__name__}: could not process the file"

@@ -1,58 +1,42 @@
 """DICOM Part 10 bytes → one HealthImaging instance: normalised metadata plus stored frames.
 
-Frames are transcoded to the datastore's lossless format (HTJ2K or JPEG 2000) frame by frame, or kept in
-their original encoding where HealthImaging keeps them. Checksums (CRC32) and min/max are computed on the
-decoded pixels, so a client can verify what it decodes bit for bit.
+The file is checked first (`file_checks`): whole, required attributes, pixel data present and long enough.
+Then every frame is decoded (a frame that does not decode fails the file) and transcoded to the datastore's
+lossless format (HTJ2K or JPEG 2000), or kept in its original encoding where HealthImaging keeps it; a
+transcoded frame must decode back to the same samples. Checksums (CRC32) and min/max are computed on the
+decoded pixels, so a client can verify what it decodes bit for bit. Nothing is stored before all this passed.
 """
 
 from __future__ import annotations
 
-import io
 import logging
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pydicom
-from pydicom import config as pydicom_config
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragments
-from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
 
 from ..dicom.normalize import NormalizationError, NormalizedInstance, normalize_instance
-from ..imaging.codecs import encode_for_storage, pixel_checksum
-from ..imaging.dataset_pixels import frame_layout, iter_encoded_frames, iter_frames
-from ..imaging.syntaxes import is_video, stored_syntax_for
+from ..imaging.codecs import EncodedFrame, FrameDecodeError, decode_frame, encode_for_storage, pixel_checksum
+from ..imaging.dataset_pixels import frame_layout, iter_encoded_frames, iter_frames, number_of_frames
+from ..imaging.syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, is_video, stored_syntax_for
 from .arns import new_id
 from .blobs import BlobStore
+from .file_checks import IngestError, check_pixel_data, read_part10
 from .image_sets import FrameRecord
 
 log = logging.getLogger(__name__)
 
-# Values that break a VR's rules are imported as they are (the service does too), without warnings.
-pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
-
 BINARY_SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 TRANSCODING_EXCEPTION = 45312
 
-# Searchable elements the service limits on import (HealthImaging keyword, DICOM keyword, max length).
-_LENGTH_LIMITS = (
-    ("DICOMPatientName", "PatientName", 256),
-    ("DICOMPatientId", "PatientID", 256),
-    ("DICOMPatientBirthDate", "PatientBirthDate", 18),
-    ("DICOMPatientSex", "PatientSex", 16),
-    ("DICOMStudyInstanceUID", "StudyInstanceUID", 256),
-    ("DICOMStudyId", "StudyID", 16),
-    ("DICOMStudyDescription", "StudyDescription", 64),
-    ("DICOMAccessionNumber", "AccessionNumber", 256),
-    ("DICOMStudyDate", "StudyDate", 18),
-    ("DICOMStudyTime", "StudyTime", 28),
-)
 
+class TranscodingError(IngestError):
+    """Our transcoding did not reproduce the file's pixels: the service's fault, so a server error."""
 
-class IngestError(ValueError):
-    """The file cannot be imported; reported per file as a ValidationException, the rest of the job goes on."""
+    exception_type = "InternalServerException"
 
 
 @dataclass
@@ -67,26 +51,8 @@ class PreparedInstance:
         return self.normalized.study_instance_uid, self.normalized.series_instance_uid
 
 
-def read_part10(data: bytes) -> Dataset:
-    try:
-        ds = pydicom.dcmread(io.BytesIO(data))
-    except (InvalidDicomError, EOFError, ValueError, OSError, KeyError) as exc:
-        raise IngestError(f"Not a readable DICOM Part 10 file: {exc}") from None
-    transfer_syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-    if not transfer_syntax:
-        raise IngestError("DICOM attribute TransferSyntaxUID does not exist")
-    for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
-        if not ds.get(keyword):
-            raise IngestError(f"DICOM attribute {keyword} does not exist")
-    for name, keyword, limit in _LENGTH_LIMITS:
-        value = ds.get(keyword)
-        if value is not None and len(str(value)) > limit:
-            raise IngestError(f"DICOM attribute {keyword} is longer than {limit} characters ({name})")
-    return ds
-
-
 def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> PreparedInstance:
-    """Parse, normalise and store the frames of one Part 10 file (blobs are written here)."""
+    """Read, check, normalise and transcode one Part 10 file; its frames reach `blobs` only once all checks pass."""
     ds = read_part10(data)
     try:
         normalized = normalize_instance(ds)
@@ -94,6 +60,7 @@ def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> Prep
         raise IngestError(str(exc)) from None
     entry: dict[str, Any] = {"DICOM": normalized.instance, "DICOMVRs": normalized.vrs}
     prepared = PreparedInstance(normalized, entry, [])
+    check_pixel_data(ds)
     if "PixelData" not in ds:
         return prepared
     transfer_syntax = str(ds.file_meta.TransferSyntaxUID)
@@ -117,43 +84,86 @@ def _frames_to_store(
         return [(_video_stream(ds), None)], transfer_syntax
     binary_seg = ds.get("SOPClassUID") == BINARY_SEGMENTATION and ds.get("SegmentationType") == "BINARY"
     stored = stored_syntax_for(transfer_syntax, storage_format, binary_segmentation=binary_seg)
-    try:
-        encoded_frames = list(_stored_frames(ds, transfer_syntax, stored, storage_format))
-    except Exception as exc:  # keep the pixel data as one blob, as the service does
-        log.info("transcoding failed, keeping original pixel data: %s", type(exc).__name__)
-        warnings.append(
-            {
-                "warning_reason_code": TRANSCODING_EXCEPTION,
-                "type": "TRANSCODING_EXCEPTION",
-                "message": str(exc)[:200],
-            }
-        )
-        return [(bytes(ds.PixelData), None)], transfer_syntax
-    frames: list[tuple[bytes, np.ndarray | None]] = [(data, pixels) for data, pixels, _ in encoded_frames]
-    return frames, (encoded_frames[0][2] if encoded_frames else stored or transfer_syntax)
+    if stored is None:  # a syntax we cannot decode: kept as one blob, as the service does when it cannot transcode
+        reason = f"{UID(transfer_syntax).name} cannot be transcoded here; the pixel data is kept as one blob"
+        return _kept_whole(ds, transfer_syntax, reason, warnings)
+    pixels = _source_pixels(ds, transfer_syntax)
+    if stored == transfer_syntax:  # kept in its original encoding
+        return list(zip(iter_encoded_frames(ds), pixels, strict=True)), stored
+    layout = frame_layout(ds)
+    frames: list[tuple[bytes, np.ndarray | None]] = []
+    for index, frame in enumerate(pixels):
+        try:
+            encoded = encode_for_storage(frame, layout, storage_format)
+        except Exception as exc:  # our encoder's limit, not the file's fault: keep the original bytes
+            log.info("transcoding failed, keeping original pixel data: %s", type(exc).__name__)
+            reason = f"the pixel data could not be transcoded to {UID(stored).name}; it is kept as one blob"
+            return _kept_whole(ds, transfer_syntax, reason, warnings)
+        if not _decodes_back(encoded, frame):
+            raise TranscodingError(
+                f"Frame {index + 1} of {len(pixels)} did not decode back to the file's pixels after transcoding "
+                f"to {UID(encoded.transfer_syntax_uid).name}; the file was not imported"
+            )
+        frames.append((encoded.data, frame))
+        stored = encoded.transfer_syntax_uid  # one layout, so the same for every frame
+    return frames, stored
+
+
+def _kept_whole(
+    ds: Dataset, transfer_syntax: str, reason: str, warnings: list[dict[str, Any]]
+) -> tuple[list[tuple[bytes, np.ndarray | None]], str]:
+    warnings.append({"warning_reason_code": TRANSCODING_EXCEPTION, "type": "TRANSCODING_EXCEPTION", "message": reason})
+    return [(bytes(ds.PixelData), None)], transfer_syntax
 
 
 def _video_stream(ds: Dataset) -> bytes:
     """The video bitstream: every fragment of the encapsulated pixel data after the Basic Offset Table."""
-    fragments = list(generate_fragments(bytes(ds.PixelData)))
+    try:
+        fragments = list(generate_fragments(bytes(ds.PixelData)))
+    except Exception:
+        raise IngestError("The encapsulated video stream is damaged: its fragments cannot be read") from None
     return b"".join(fragments[1:])
 
 
-def _stored_frames(
-    ds: Dataset, transfer_syntax: str, stored: str | None, storage_format: str
-) -> Iterator[tuple[bytes, np.ndarray, str]]:
-    """(stored bytes, decoded pixels, stored transfer syntax) per frame."""
-    if stored is None:
-        raise ValueError(f"transfer syntax {transfer_syntax} cannot be decoded")
-    pixels_iter = iter_frames(ds)
-    if stored == transfer_syntax:  # kept in its original encoding
-        for original, pixels in zip(iter_encoded_frames(ds), pixels_iter):
-            yield original, pixels, stored
-        return
-    layout = frame_layout(ds)
-    for pixels in pixels_iter:
-        encoded = encode_for_storage(pixels, layout, storage_format)
-        yield encoded.data, pixels, encoded.transfer_syntax_uid
+def _source_pixels(ds: Dataset, transfer_syntax: str) -> list[np.ndarray]:
+    """Every frame of the file decoded, each checked against Rows × Columns; the first that fails fails the file."""
+    count = number_of_frames(ds)
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    name = UID(transfer_syntax).name
+    frames: list[np.ndarray] = []
+    decoded = iter_frames(ds)
+    while True:
+        try:
+            pixels = next(decoded, None)
+        except FrameDecodeError:
+            raise IngestError(
+                f"Frame {len(frames) + 1} of {count} of the Pixel Data cannot be decoded as {name}; the file is damaged"
+            ) from None
+        if pixels is None:
+            break
+        if pixels.shape[:2] != (rows, columns):
+            raise IngestError(
+                f"Frame {len(frames) + 1} of {count} decodes to {pixels.shape[1]} × {pixels.shape[0]} pixels; "
+                f"Columns × Rows say {columns} × {rows}"
+            )
+        frames.append(pixels)
+    if len(frames) != count:
+        raise IngestError(f"The Pixel Data holds {len(frames)} frame(s); NumberOfFrames says {count}")
+    return frames
+
+
+def _decodes_back(encoded: EncodedFrame, pixels: np.ndarray) -> bool:
+    """Whether a transcoded frame decodes to exactly the samples it was made from."""
+    if encoded.transfer_syntax_uid == EXPLICIT_VR_LITTLE_ENDIAN:
+        return True  # the stored bytes are the samples themselves
+    expected = pixels.astype(np.uint8) if pixels.dtype == np.bool_ else pixels
+    if expected.ndim == 3 and expected.shape[2] == 1:
+        expected = expected[:, :, 0]
+    try:
+        decoded = decode_frame(encoded.data, encoded.transfer_syntax_uid)
+    except FrameDecodeError:
+        return False
+    return decoded.shape == expected.shape and bool(np.array_equal(decoded, expected))
 
 
 def _frame_entry(frame_id: str, encoded: bytes, pixels: np.ndarray | None) -> dict[str, Any]:

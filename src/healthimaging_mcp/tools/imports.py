@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from functools import partial
 from typing import Annotated, Any, Literal
@@ -11,6 +12,8 @@ import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
+from ..dicom.compare import compare_versions
+from ..dicom.phi_rules import FILE
 from ..errors import HealthImagingError
 from ..runtime import Runtime
 from .common import DatastoreIdArg, MaxResultsArg, NextTokenArg, iso, more, table
@@ -21,6 +24,8 @@ toolset = Toolset()
 S3UriArg = Annotated[str, Field(pattern=r"^s3://[a-z0-9][.\-a-z0-9]{1,61}[a-z0-9](/.*)?$", max_length=1024)]
 JobIdArg = Annotated[str, Field(pattern=r"^[0-9a-z]{1,32}$")]
 MAX_FAILURES_SHOWN = 20
+MAX_IMAGE_SETS_COMPARED = 10
+MAX_UIDS_SHOWN = 10
 
 
 class MetadataMapping(BaseModel):
@@ -37,6 +42,41 @@ class FileFailure(BaseModel):
     message: str | None = None
 
 
+class AttributeChange(BaseModel):
+    level: str
+    attribute: str
+    old: Any = None
+    new: Any = None
+    series_instance_uid: str | None = None
+
+
+class ImageSetChange(BaseModel):
+    """What the job did to an image set that existed before it (HealthImaging's job output does not say)."""
+
+    image_set_id: str
+    from_version: str | None = None
+    to_version: str
+    added_instances: int = 0
+    overwritten_instances: int = 0
+    overwritten_sop_instance_uids: list[str] = Field(default_factory=list)
+    changed_attributes: list[AttributeChange] = Field(default_factory=list)
+    error: str | None = None
+
+    def render(self) -> list[str]:
+        if self.error:
+            return [f"  image set {self.image_set_id} v{self.to_version}: could not compare versions: {self.error}"]
+        lines = [
+            f"  image set {self.image_set_id} v{self.from_version} → v{self.to_version}: "
+            f"{self.added_instances} instance(s) added, {self.overwritten_instances} overwritten"
+        ]
+        lines += [
+            f"    {c.level} {c.attribute}: {json.dumps(c.old, ensure_ascii=False)} → "
+            f"{json.dumps(c.new, ensure_ascii=False)}"
+            for c in self.changed_attributes
+        ]
+        return lines
+
+
 class ImportOutput(BaseModel):
     scanned_files: int | None = None
     imported_files: int | None = None
@@ -44,6 +84,8 @@ class ImportOutput(BaseModel):
     files_with_server_error: int | None = None
     image_sets: list[dict[str, Any]] = Field(default_factory=list)
     failures: list[FileFailure] = Field(default_factory=list)
+    changed_image_sets: list[ImageSetChange] | None = None
+    not_compared: int | None = None
     output_error: str | None = None
 
 
@@ -89,6 +131,11 @@ class ImportJob(ToolOutput):
                     f"{r.files_with_customer_error} file error(s), {r.files_with_server_error} server error(s)"
                 )
                 lines += [f"  failed: {f.input_file}: {f.message}" for f in r.failures]
+                if r.changed_image_sets:
+                    lines.append("Existing image sets this job changed (compared with their version before the job):")
+                    lines += [line for change in r.changed_image_sets for line in change.render()]
+                if r.not_compared:
+                    lines.append(f"  ({r.not_compared} more merged image set(s) not compared)")
         elif self.status in ("SUBMITTED", "IN_PROGRESS"):
             lines.append("Still running: call get_dicom_import_job later (include_results=true when done).")
         return "\n".join(lines)
@@ -134,11 +181,131 @@ def read_results(rt: Runtime, output_uri: str) -> ImportOutput:
     )
 
 
-def _job(rt: Runtime, datastore_id: str, job_id: str, include_results: bool) -> ImportJob:
-    job = ImportJob.from_api(rt.call("get_dicom_import_job", datastoreId=datastore_id, jobId=job_id)["jobProperties"])
-    if include_results and job.status in ("COMPLETED", "FAILED") and job.output_s3_uri:
-        job.results = read_results(rt, job.output_s3_uri)
+def _version_before(
+    rt: Runtime, datastore_id: str, image_set_id: str, to_version: int, submitted_at: Any
+) -> int | None:
+    """The newest version made before the job was submitted; None when the job created the image set."""
+    found: int | None = None
+    token = None
+    while True:
+        page = rt.call("list_image_set_versions", datastoreId=datastore_id, imageSetId=image_set_id, nextToken=token)
+        for version in page.get("imageSetPropertiesList", []):
+            number, made = int(version["versionId"]), version.get("updatedAt") or version.get("createdAt")
+            if number < to_version and made is not None and made < submitted_at and (found is None or number > found):
+                found = number
+        token = page.get("nextToken")
+        if not token:
+            return found
+
+
+def _compare(
+    rt: Runtime, datastore_id: str, image_set_id: str, to_version: int, submitted_at: Any
+) -> ImageSetChange | None:
+    try:
+        from_version = _version_before(rt, datastore_id, image_set_id, to_version, submitted_at)
+        if from_version is None:
+            return None
+        before, after = (rt.document(datastore_id, image_set_id, str(v)) for v in (from_version, to_version))
+        changes = compare_versions(before, after)
+    except (HealthImagingError, ValueError) as exc:  # the import itself is reported all the same
+        error = exc.message if isinstance(exc, HealthImagingError) else "the metadata could not be read"
+        return ImageSetChange(image_set_id=image_set_id, to_version=str(to_version), error=error[:300])
+    return ImageSetChange(
+        image_set_id=image_set_id,
+        from_version=str(from_version),
+        to_version=str(to_version),
+        added_instances=len(changes.added),
+        overwritten_instances=len(changes.overwritten),
+        overwritten_sop_instance_uids=changes.overwritten[:MAX_UIDS_SHOWN],
+        changed_attributes=[
+            AttributeChange(level=c.level, attribute=c.keyword, old=c.old, new=c.new, series_instance_uid=c.series_uid)
+            for c in changes.attributes
+        ],
+    )
+
+
+def changed_image_sets(
+    rt: Runtime, datastore_id: str, submitted_at: Any, image_sets: list[dict[str, Any]]
+) -> tuple[list[ImageSetChange], int | None]:
+    """Existing image sets the job merged into: each compared with its version from before the job.
+
+    HealthImaging's job output gives only each image set's new version, so the change is derived here from
+    ListImageSetVersions (the newest version older than the job) and the two versions' metadata.
+    """
+    merged = [s for s in image_sets if int(s.get("imageSetVersion") or 1) > 1]
+    compared = [
+        _compare(rt, datastore_id, s["imageSetId"], int(s["imageSetVersion"]), submitted_at)
+        for s in merged[:MAX_IMAGE_SETS_COMPARED]
+    ]
+    skipped = len(merged) - MAX_IMAGE_SETS_COMPARED
+    return [c for c in compared if c is not None], (skipped if skipped > 0 else None)
+
+
+_S3_URI = re.compile(r"s3://([^/\s]+)/(\S*)")
+
+
+class _Redaction:
+    """Under --redact-phi, for import answers: S3 keys become FILE pseudonyms (people name files and folders after
+    patients), free text loses the keys and the patient values seen so far, attribute values get their pseudonyms."""
+
+    def __init__(self, pseudonyms: Any, known_keys: list[str]) -> None:
+        self.pseudonyms = pseudonyms
+        self.known_keys = sorted({k for k in known_keys if len(k) >= 3}, key=len, reverse=True)
+
+    def key(self, key: str) -> str:
+        return str(self.pseudonyms.pseudonym(FILE, key)) if key else key
+
+    def uri(self, uri: str | None) -> str | None:
+        if uri is None:
+            return None
+        return _S3_URI.sub(lambda m: f"s3://{m.group(1)}/{self.key(m.group(2))}", uri)
+
+    def text(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = self.uri(text) or ""
+        for key in self.known_keys:
+            text = text.replace(key, self.key(key))
+        return str(self.pseudonyms.redact_text(text))
+
+    def value(self, attribute: str, value: Any) -> Any:
+        return self.pseudonyms.redact({attribute: value})[attribute]
+
+
+def redacted(rt: Runtime, job: ImportJob) -> ImportJob:
+    """The job as an answer may show it: under --redact-phi no file name, S3 key or patient value in clear."""
+    if rt.pseudonyms is None:
+        return job
+    job = job.model_copy(deep=True)
+    results = job.results
+    failures = results.failures if results is not None else []
+    keys = [_S3_URI.sub(r"\2", uri) for uri in (job.input_s3_uri, job.output_s3_uri) if uri]
+    redact = _Redaction(rt.pseudonyms, keys + [f.input_file for f in failures])
+    job.input_s3_uri, job.output_s3_uri = redact.uri(job.input_s3_uri), redact.uri(job.output_s3_uri)
+    job.job_name, job.message = redact.text(job.job_name), redact.text(job.message)
+    for failure in failures:
+        failure.input_file, failure.message = redact.key(failure.input_file), redact.text(failure.message)
+    if results is not None:
+        results.output_error = redact.text(results.output_error)
+        for change in results.changed_image_sets or []:
+            change.error = redact.text(change.error)
+            for attribute in change.changed_attributes:
+                attribute.old = redact.value(attribute.attribute, attribute.old)
+                attribute.new = redact.value(attribute.attribute, attribute.new)
     return job
+
+
+def _job(rt: Runtime, datastore_id: str, job_id: str, include_results: bool) -> ImportJob:
+    props = rt.call("get_dicom_import_job", datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+    job = ImportJob.from_api(props)
+    if include_results and job.status in ("COMPLETED", "FAILED") and job.output_s3_uri:
+        results = job.results = read_results(rt, job.output_s3_uri)
+        if results.output_error is None and props.get("submittedAt") is not None:
+            changes, results.not_compared = changed_image_sets(
+                rt, datastore_id, props["submittedAt"], results.image_sets
+            )
+            results.changed_image_sets = changes or None
+    return redacted(rt, job)
 
 
 @toolset.tool(IDEMPOTENT_WRITE)
@@ -246,5 +413,5 @@ def list_dicom_import_jobs(
         maxResults=max_results,
         nextToken=next_token,
     )
-    jobs = [ImportJob.from_api(j) for j in page.get("jobSummaries", [])]
+    jobs = [redacted(rt, ImportJob.from_api(j)) for j in page.get("jobSummaries", [])]
     return ImportJobList(datastore_id=datastore_id, jobs=jobs, next_token=page.get("nextToken"))
