@@ -104,26 +104,22 @@ def to_bytes(value: Any) -> bytes | None:
 
 
 def find_value(attrs: Mapping[str, Any] | Any, keyword: str, frame_index: int = 0) -> Any:
-    """Return `keyword` from the top level, else from the enhanced IOD functional groups of a frame.
+    """Return `keyword` for one frame: its Per-frame Functional Group, else the Shared one, else the top level.
 
-    Looks in PerFrameFunctionalGroupsSequence[frame_index] first, then SharedFunctionalGroupsSequence[0],
-    inside any macro sequence (e.g. PixelValueTransformationSequence, FrameVOILUTSequence,
-    PixelMeasuresSequence).
+    Enhanced IODs (Enhanced CT/MR/PET, SEG, ...) keep per-frame values in macro sequences of
+    PerFrameFunctionalGroupsSequence[frame_index] (e.g. FrameVOILUTSequence, PixelValueTransformationSequence,
+    PixelMeasuresSequence, PlanePositionSequence); those win over SharedFunctionalGroupsSequence[0], and
+    both over a top-level copy.
     """
-    value = get_value(attrs, keyword)
-    if value is not None:
-        return value
     for group_keyword in _FUNCTIONAL_GROUPS:
         groups = as_list(get_value(attrs, group_keyword))
-        if not groups:
-            continue
         index = frame_index if group_keyword.startswith("PerFrame") else 0
-        if index >= len(groups):
+        if not 0 <= index < len(groups):
             continue
         found = _search_macro(groups[index], keyword)
         if found is not None:
             return found
-    return None
+    return get_value(attrs, keyword)
 
 
 def _search_macro(group: Any, keyword: str) -> Any:

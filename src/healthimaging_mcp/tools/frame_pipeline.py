@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..dicom.document import FrameRef, ImageSetDocument, InstanceView, SeriesView
+from ..dicom.values import as_text
 from ..errors import ErrorType, HealthImagingError, invalid
 from ..imaging.codecs import FrameDecodeError, FrameLayout, decode_frame
 from ..imaging.render import reduce_for_size
@@ -74,7 +75,11 @@ def locate(
     slice_index: int | None = None,
     frame_index: int = 0,
 ) -> FrameTarget:
-    """The frame asked for: by ID, by instance number (+frame), by slice index, or the middle slice."""
+    """The frame asked for: by ID, by instance number (+frame), by slice index, or the middle slice.
+
+    Never a silent choice: an instance number shared by several instances, or a slice whose instance the
+    display order cannot tell from others (same number and position), is refused with the candidates.
+    """
     if image_frame_id:
         found = document.find_frame(image_frame_id)
         if found is None:
@@ -87,23 +92,58 @@ def locate(
         return FrameTarget(series, instance, frame, slice_position(series, instance, frame))
     series = pick_series(document, series_uid)
     if instance_number is not None:
-        numbered = series.instance_by_number(instance_number)
-        if numbered is None:
+        numbered = series.instances_by_number(instance_number)
+        if not numbered:
             numbers = [i.instance_number for i in series.instances if i.instance_number is not None]
             span = f"{min(numbers)}-{max(numbers)}" if numbers else "none"
             raise HealthImagingError(
                 ErrorType.NOT_FOUND, f"No instance number {instance_number} in this series (instance numbers: {span})."
             )
-        if not 0 <= frame_index < len(numbered.frames):
-            raise invalid(f"frame_index must be within 0-{len(numbered.frames) - 1} for this instance.")
-        frame = numbered.frames[frame_index]
-        return FrameTarget(series, numbered, frame, slice_position(series, numbered, frame))
+        if len(numbered) > 1:
+            raise _ambiguous(f"Instance number {instance_number} matches {len(numbered)} instances", numbered, frame_index)
+        (instance,) = numbered
+        if not 0 <= frame_index < len(instance.frames):
+            raise invalid(f"frame_index must be within 0-{len(instance.frames) - 1} for this instance.")
+        frame = instance.frames[frame_index]
+        return FrameTarget(series, instance, frame, slice_position(series, instance, frame))
     total = series.frame_count
     index = total // 2 if slice_index is None else slice_index
     if not 0 <= index < total:
         raise invalid(f"slice_index must be within 0-{total - 1} for this series.")
+    target = slice_target(series, index)
+    tied = series.ties_of(target.instance)
+    if len(tied) > 1:
+        raise _ambiguous(f"Slice {index} is one of {len(tied)} instances at the same position", tied, target.frame.index)
+    return target
+
+
+def slice_target(series: SeriesView, index: int) -> FrameTarget:
+    """The `index`-th frame of the series in display order (no ambiguity check: montages show them all)."""
     instance, frame = series.frame_at(index)
     return FrameTarget(series, instance, frame, index)
+
+
+_MAX_CANDIDATES = 8
+
+
+def _ambiguous(what: str, instances: list[InstanceView], frame_index: int) -> HealthImagingError:
+    """A validation error listing the instances that match, each with the image_frame_id that picks it."""
+    rows = []
+    for instance in instances[:_MAX_CANDIDATES]:
+        frame = instance.frames[min(frame_index, len(instance.frames) - 1)] if instance.frames else None
+        acquisition = as_text(instance.attributes.get("AcquisitionNumber"))
+        position = instance.slice_position()
+        details = [f"SOP {instance.sop_uid}"]
+        if acquisition:
+            details.append(f"acquisition {acquisition}")
+        if position is not None:
+            details.append(f"position {position:g}")
+        rows.append(f"{frame.id if frame else '(no frames)'} ({', '.join(details)})")
+    more = f"; {len(instances) - _MAX_CANDIDATES} more" if len(instances) > _MAX_CANDIDATES else ""
+    return invalid(
+        f"{what}; say which: {'; '.join(rows)}{more}.",
+        "Call again with image_frame_id set to one of the IDs listed.",
+    )
 
 
 def window_spec(window: str | None, center: float | None, width: float | None) -> WindowSpec:

@@ -16,7 +16,17 @@ from ..imaging.render import display_size, encode_image, physical_spacing, rende
 from ..imaging.resample import resize
 from ..runtime import Runtime
 from .common import UID_PATTERN, DatastoreIdArg, ImageSetIdArg, VersionArg
-from .frame_pipeline import FETCH_WORKERS, caption, decode, fetch, fetch_and_decode, locate, pick_series, window_spec
+from .frame_pipeline import (
+    FETCH_WORKERS,
+    caption,
+    decode,
+    fetch,
+    fetch_and_decode,
+    locate,
+    pick_series,
+    slice_target,
+    window_spec,
+)
 from .registry import READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
@@ -115,7 +125,12 @@ def get_image_frame(
     data, content_type = fetch(rt, datastore_id, image_set_id, target.frame.id)
     pixels = decode(target, data)
     rendered = render_frame(
-        pixels, target.attributes, window=spec, max_size=max_size, image_format=image_format, frame_index=frame_index
+        pixels,
+        target.attributes,
+        window=spec,
+        max_size=max_size,
+        image_format=image_format,
+        frame_index=target.frame.index,
     )
     window_info = {"center": rendered.window_center, "width": rendered.window_width, "source": rendered.window_source}
     answer = FrameAnswer(
@@ -203,7 +218,7 @@ def montage(
     document = rt.document(datastore_id, image_set_id, version_id)
     series = pick_series(document, series_instance_uid)
     indices = choose_indices(series.frame_count, count)
-    targets = [locate(document, series_uid=series.uid, slice_index=i) for i in indices]
+    targets = [slice_target(series, i) for i in indices]
     spec = window_spec(window, window_center, window_width)
     frames = fetch_and_decode(rt, datastore_id, image_set_id, targets, size=tile_size, workers=workers)
     tiles, first = [], None
