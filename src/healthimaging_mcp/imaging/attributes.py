@@ -12,6 +12,8 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 #: Functional group sequences that may hold per-frame copies of image attributes (enhanced IODs).
 _FUNCTIONAL_GROUPS = ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence")
 
@@ -101,6 +103,23 @@ def to_bytes(value: Any) -> bytes | None:
         except (binascii.Error, ValueError):
             return None
     return None
+
+
+_BIG_ENDIAN = "1.2.840.10008.1.2.2"
+
+
+def is_big_endian(attrs: Mapping[str, Any] | Any) -> bool:
+    """Whether OB/OW words are big endian: the dataset (or the metadata's file meta copy) says Explicit VR Big
+    Endian. Binary values keep their file's byte order, in pydicom and in HealthImaging metadata alike."""
+    meta = getattr(attrs, "file_meta", None)
+    syntax = to_text(get_value(meta, "TransferSyntaxUID")) if meta is not None else None
+    return (syntax or to_text(get_value(attrs, "TransferSyntaxUID"))) == _BIG_ENDIAN
+
+
+def to_words(data: bytes, *, big_endian: bool = False) -> np.ndarray:
+    """OW data as a numpy uint16 array in native order (a trailing odd byte is dropped)."""
+    words = np.frombuffer(data[: len(data) // 2 * 2], dtype=">u2" if big_endian else "<u2")
+    return words.astype(np.uint16)
 
 
 def find_value(attrs: Mapping[str, Any] | Any, keyword: str, frame_index: int = 0) -> Any:
