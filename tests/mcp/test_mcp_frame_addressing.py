@@ -7,12 +7,13 @@ import base64
 from collections.abc import Callable
 from functools import partial
 
+import numpy as np
 import pytest
-from enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, part10, shared_number_series
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import call, error_of, images_of, ok
 
+from enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, frame_pixels, part10, shared_number_series
 from healthimaging_mcp.local.service import LocalService
 
 pytestmark = pytest.mark.anyio
@@ -73,11 +74,8 @@ async def test_every_frame_of_an_enhanced_mr_looks_the_same_however_it_is_addres
 
 
 async def test_pixels_saved_in_modality_units_use_each_frames_own_rescale(
-    fresh_service: LocalService, server_for: Callable[..., MCPServer], tmp_path
+    fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
-    import numpy as np
-    from enhanced_testdata import frame_pixels
-
     datastore_id, image_set_id = _import(fresh_service, [enhanced_mr()])
     (frame_ids,) = _frame_ids(fresh_service, datastore_id, image_set_id).values()
     async with Client(server_for(fresh_service)) as client:

@@ -135,6 +135,37 @@ async def test_saved_files_land_in_the_output_folder_and_pixels_match_the_servic
     assert np.array_equal(saved, reference)
 
 
+async def test_saved_pixels_say_their_units_and_come_in_hounsfield_units_on_request(
+    read_server: MCPServer, sample_facts
+) -> None:
+    ct = sample_facts.ct_image_set_id
+    async with Client(read_server) as client:
+        stored = await call(
+            client, "get_image_frame", {"image_set_id": ct, "save_as": "units/stored", "save_kind": "pixels"}
+        )
+        hounsfield = await call(
+            client, "get_image_frame", {"image_set_id": ct, "save_as": "units/hu", "save_kind": "modality"}
+        )
+        colour = await call(
+            client,
+            "get_image_frame",
+            {"image_set_id": _image_set_of(sample_facts, "US"), "save_as": "units/rgb", "save_kind": "modality"},
+        )
+    assert "stored values, int16 .npy; HU = value × 1 - 1024" in text_of(stored)
+    assert "HU, float32 .npy" in text_of(hounsfield)
+    assert "window C40/W400 HU (dicom)" in text_of(hounsfield)
+    values = np.load(ok(hounsfield)["saved_to"], allow_pickle=False)
+    raw = np.load(ok(stored)["saved_to"], allow_pickle=False)
+    assert values.dtype == np.float32 and np.array_equal(values, raw.astype(np.float32) - 1024)
+    assert error_of(colour)["type"] == "validation_error" and "no modality values" in error_of(colour)["message"]
+
+
+def _image_set_of(sample_facts, modality: str) -> str:
+    return next(
+        s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == modality
+    )
+
+
 @pytest.mark.parametrize("requested", ["../escape.png", "/etc/escape.png", "views/../../escape.png", "."])
 async def test_paths_outside_the_output_folder_are_refused(
     read_server: MCPServer, sample_facts, output_root: Path, requested: str

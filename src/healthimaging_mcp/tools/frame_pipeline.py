@@ -15,7 +15,14 @@ from ..errors import ErrorType, HealthImagingError, invalid
 from ..imaging.codecs import FrameDecodeError, FrameLayout, decode_frame
 from ..imaging.render import reduce_for_size
 from ..imaging.syntaxes import HTJ2K_SYNTAXES, normalize_uid
-from ..imaging.window import WINDOW_PRESETS, WindowSpec
+from ..imaging.window import (
+    WINDOW_PRESETS,
+    WindowSpec,
+    apply_modality_lut,
+    modality_lut_of,
+    modality_units,
+    rescale_of,
+)
 from ..runtime import Runtime
 
 FETCH_WORKERS = 8
@@ -100,7 +107,9 @@ def locate(
                 ErrorType.NOT_FOUND, f"No instance number {instance_number} in this series (instance numbers: {span})."
             )
         if len(numbered) > 1:
-            raise _ambiguous(f"Instance number {instance_number} matches {len(numbered)} instances", numbered, frame_index)
+            raise _ambiguous(
+                f"Instance number {instance_number} matches {len(numbered)} instances", numbered, frame_index
+            )
         (instance,) = numbered
         if not 0 <= frame_index < len(instance.frames):
             raise invalid(f"frame_index must be within 0-{len(instance.frames) - 1} for this instance.")
@@ -113,7 +122,9 @@ def locate(
     target = slice_target(series, index)
     tied = series.ties_of(target.instance)
     if len(tied) > 1:
-        raise _ambiguous(f"Slice {index} is one of {len(tied)} instances at the same position", tied, target.frame.index)
+        raise _ambiguous(
+            f"Slice {index} is one of {len(tied)} instances at the same position", tied, target.frame.index
+        )
     return target
 
 
@@ -205,6 +216,24 @@ def fetch_and_decode(
         return list(pool.map(one, targets))
 
 
+def saved_pixels(target: FrameTarget, pixels: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
+    """The array to save for save_kind "pixels" (stored values) or "modality" (float32 in modality units), and a
+    note that says what the numbers mean."""
+    attrs = target.attributes
+    units = modality_units(attrs, target.frame.index) or "modality units"
+    if kind == "modality":
+        if pixels.ndim != 2 or (as_text(attrs.get("PhotometricInterpretation")) or "").upper() == "PALETTE COLOR":
+            raise invalid("Colour and palette images have no modality values.", "Use save_kind=pixels (or rendered).")
+        return apply_modality_lut(pixels, attrs, target.frame.index), f"{units}, float32 .npy"
+    note = f"stored values, {pixels.dtype} .npy"
+    if pixels.ndim == 2 and modality_lut_of(attrs) is None:
+        slope, intercept = rescale_of(attrs, target.frame.index)
+        if (slope, intercept) != (1.0, 0.0):
+            sign = "-" if intercept < 0 else "+"
+            note += f"; {units} = value × {slope:g} {sign} {abs(intercept):g} (save_kind=modality saves them)"
+    return pixels, note
+
+
 def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: Mapping[str, Any]) -> str:
     """A patient-free description of the frame shown."""
     layout = FrameLayout.from_attributes(target.attributes)
@@ -217,5 +246,15 @@ def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: 
         f"{layout.columns}×{layout.rows}" + (f" shown {rendered_size[0]}×{rendered_size[1]}" if rendered_size else ""),
     ]
     if window.get("center") is not None:
-        parts.append(f"window C{window['center']:.0f}/W{window['width']:.0f} ({window['source']})")
+        parts.append(window_text(window["center"], window["width"], window["source"], target))
     return " · ".join(p for p in parts if p)
+
+
+def window_text(center: float, width: float, source: str, target: FrameTarget) -> str:
+    """ "window C40/W400 HU (dicom)": the numbers in the modality's units (with 3 significant digits below 10)."""
+    units = modality_units(target.attributes, target.frame.index) if source not in ("voi_lut", "mask") else None
+
+    def number(value: float) -> str:
+        return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.3g}"
+
+    return f"window C{number(center)}/W{number(width)}{' ' + units if units else ''} ({source})"

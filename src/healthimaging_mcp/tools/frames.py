@@ -24,6 +24,7 @@ from .frame_pipeline import (
     fetch_and_decode,
     locate,
     pick_series,
+    saved_pixels,
     slice_target,
     window_spec,
 )
@@ -62,6 +63,7 @@ class ImageAnswer(ToolOutput):
     window_source: str | None = None
     saved_to: str | None = None
     _image: tuple[bytes, str] | None = PrivateAttr(default=None)
+    _saved_note: str = PrivateAttr(default="")
 
     def show(self, data: bytes, mime_type: str) -> None:
         self._image = (data, mime_type)
@@ -71,9 +73,14 @@ class ImageAnswer(ToolOutput):
         """The encoded image shown (not part of the structured content)."""
         return self._image[0] if self._image else None
 
+    def note_saved(self, note: str) -> None:
+        """What the saved file holds (e.g. its units), said after its path."""
+        self._saved_note = note
+
     def render(self) -> str:
         saved = f"\nSaved to {self.saved_to}" if self.saved_to else ""
-        return f"{self.caption}{saved}"
+        note = f": {self._saved_note}" if self.saved_to and self._saved_note else ""
+        return f"{self.caption}{saved}{note}"
 
     def extra_content(self) -> list[ContentBlock]:
         if self._image is None:
@@ -107,10 +114,11 @@ def get_image_frame(
     image_format: Literal["png", "jpeg"] = "png",
     include_image: bool = True,
     save_as: Annotated[str | None, Field(description="File name in the output folder.")] = None,
-    save_kind: Literal["rendered", "encoded", "pixels"] = "rendered",
+    save_kind: Literal["rendered", "encoded", "pixels", "modality"] = "rendered",
 ) -> FrameAnswer:
     """Look at one image (decoded, windowed PNG/JPEG) with a caption. Address it by series + instance_number or
-    slice_index (default: the middle slice), or by image_frame_id."""
+    slice_index (default: the middle slice), or by image_frame_id. Saved pixels: stored values, or modality units
+    (HU, Gy…)."""
     spec = window_spec(window, window_center, window_width)
     datastore_id = rt.resolve_datastore(datastore_id)
     document = rt.document(datastore_id, image_set_id, version_id)
@@ -152,14 +160,16 @@ def get_image_frame(
     if save_as:
         if save_kind == "encoded":
             suffix = _EXTENSIONS.get(content_type or "", ".bin")
-            payload = data
-        elif save_kind == "pixels":
+            payload, note = data, f"the frame as stored ({content_type or 'unknown type'})"
+        elif save_kind in ("pixels", "modality"):
+            array, note = saved_pixels(target, pixels, save_kind)
             suffix, buffer = ".npy", io.BytesIO()
-            np.save(buffer, pixels, allow_pickle=False)
+            np.save(buffer, array, allow_pickle=False)
             payload = buffer.getvalue()
         else:
-            suffix, payload = "." + image_format.replace("jpeg", "jpg"), rendered.data
+            suffix, payload, note = "." + image_format.replace("jpeg", "jpg"), rendered.data, ""
         answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), payload))
+        answer.note_saved(note)
     return answer
 
 
