@@ -4,6 +4,8 @@ an address that matches several instances is refused with the candidates, never 
 from __future__ import annotations
 
 import base64
+import gzip
+import json
 from collections.abc import Callable
 from functools import partial
 
@@ -14,7 +16,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp_testkit import call, error_of, images_of, ok
 
 from enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, frame_pixels, part10, shared_number_series
+from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.tools.frame_pipeline import slice_target
+from healthimaging_mcp.tools.frames import tile_labels
 
 pytestmark = pytest.mark.anyio
 
@@ -27,13 +32,13 @@ def _import(service: LocalService, datasets: list) -> tuple[str, str]:
     return datastore_id, imported.image_set_id
 
 
-def _frame_ids(service: LocalService, datastore_id: str, image_set_id: str) -> dict[str, list[str]]:
-    import gzip
-    import json
-
+def _document(service: LocalService, datastore_id: str, image_set_id: str) -> dict:
     blob = service.client().get_image_set_metadata(datastoreId=datastore_id, imageSetId=image_set_id)
-    document = json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))
-    (series,) = document["Study"]["Series"].values()
+    return json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))
+
+
+def _frame_ids(service: LocalService, datastore_id: str, image_set_id: str) -> dict[str, list[str]]:
+    (series,) = _document(service, datastore_id, image_set_id)["Study"]["Series"].values()
     return {sop: [f["ID"] for f in i["ImageFrames"]] for sop, i in series["Instances"].items()}
 
 
@@ -139,3 +144,22 @@ async def test_a_slice_that_ties_with_another_instance_is_refused_with_the_candi
         for ds in datasets[3:]:
             assert frame_ids[str(ds.SOPInstanceUID)][0] in error["message"]
         assert "acquisition 1" in error["message"] and "acquisition 2" in error["message"]
+
+
+async def test_montage_labels_stay_unique_when_instances_share_numbers(
+    fresh_service: LocalService, server_for: Callable[..., MCPServer]
+) -> None:
+    datastore_id, image_set_id = _import(fresh_service, shared_number_series())
+    async with Client(server_for(fresh_service)) as client:
+        result = await call(client, "get_series_montage", {"image_set_id": image_set_id, "datastore_id": datastore_id})
+    assert "labels: instance numbers #slice" in ok(result)["caption"]
+    document = ImageSetDocument.from_json(_document(fresh_service, datastore_id, image_set_id))
+    (series,) = document.series
+    labels, legend = tile_labels([slice_target(series, i) for i in range(5)])
+    assert labels == ["5#1", "5#2", "6#3", "7#4", "7#5"] and legend == "instance numbers #slice"
+    enhanced_store, enhanced_id = _import(fresh_service, [enhanced_mr()])
+    (enhanced,) = ImageSetDocument.from_json(_document(fresh_service, enhanced_store, enhanced_id)).series
+    assert tile_labels([slice_target(enhanced, i) for i in range(4)]) == (
+        ["1:1", "1:2", "1:3", "1:4"],
+        "instance:frame",
+    )

@@ -153,10 +153,10 @@ def _auto_from_histogram(
     hi_index = int(np.searchsorted(cumulative, total * 0.995, side="left"))
     first, second = float(table_values[lo_index]), float(table_values[hi_index])
     lo_value, hi_value = min(first, second), max(first, second)
+    step = abs(rescale_of(attrs, frame_index)[0])  # one stored value in modality units (e.g. 1 HU, 0.001 Gy)
     if hi_value <= lo_value:
-        slope, _ = rescale_of(attrs, frame_index)
-        hi_value = lo_value + max(abs(slope), 1.0)
-    return (lo_value + hi_value) / 2.0, max(hi_value - lo_value, 1.0)
+        hi_value = lo_value + step
+    return (lo_value + hi_value) / 2.0, max(hi_value - lo_value, step)
 
 
 def _colour_to_display(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, window: WindowSpec | None) -> DisplayImage:

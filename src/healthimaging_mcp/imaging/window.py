@@ -182,7 +182,7 @@ def auto_window(values: np.ndarray, *, exclude: float | None = None) -> tuple[fl
     low, high = (float(v) for v in np.percentile(flat, AUTO_PERCENTILES))
     if high <= low:
         low, high = float(flat.min()), float(flat.max())
-    width = max(high - low, 1.0)
+    width = high - low if high > low else 1.0
     return (low + high) / 2.0, width
 
 
@@ -224,7 +224,7 @@ def resolve_window(
             return ResolvedWindow(maximum / 2.0, maximum, "mask", "LINEAR_EXACT")
     if auto is not None:
         center, width = auto()
-        return ResolvedWindow(center, width, "auto")
+        return ResolvedWindow(center, width, "auto", "LINEAR_EXACT")
     if modality_values is None:
         raise ValueError("an automatic window needs the modality values")
     padding = padding_value_of(attrs)
@@ -232,12 +232,15 @@ def resolve_window(
         slope, intercept = rescale_of(attrs, frame_index)
         padding = padding * slope + intercept
     center, width = auto_window(modality_values, exclude=padding)
-    return ResolvedWindow(center, width, "auto", "LINEAR")
+    return ResolvedWindow(center, width, "auto", "LINEAR_EXACT")
 
 
 def voi_linear_coefficients(window: ResolvedWindow) -> tuple[float, float]:
-    """(scale, offset) so that `y = (x - offset) * scale` then clip to [0, 255] equals the VOI function."""
-    if window.function == "LINEAR_EXACT":
+    """(scale, offset) so that `y = (x - offset) * scale` then clip to [0, 255] equals the VOI function.
+
+    Automatic windows are LINEAR_EXACT, and so is a LINEAR window narrower than 1 (PS3.3 defines LINEAR for
+    integer steps: narrower windows, e.g. in Gy, would collapse to a threshold)."""
+    if window.function == "LINEAR_EXACT" or window.width < 1.0:
         low = window.center - window.width / 2.0
         return 255.0 / max(window.width, 1e-6), low
     # PS3.3 C.11.2.1.2.1: x <= c - 0.5 - (w-1)/2 → 0; x > c - 0.5 + (w-1)/2 → 255; linear between.
