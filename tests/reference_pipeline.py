@@ -6,7 +6,8 @@ pydicom's decoders, i.e. `convert_color_space`). Ours: `dataset_pixels` / `codec
 `render.to_display` maps it. Enhanced objects are compared frame by frame, the reference reading each frame's
 functional groups flattened onto the dataset. The mean absolute difference (MAD) is over all samples, 0–255.
 
-Run `python tests/imaging/reference_pipeline.py` for the table; tests/imaging/test_imaging_reference.py checks it.
+Run `python tests/reference_pipeline.py` for the table; tests/imaging/test_imaging_reference.py checks it, and
+tests/mcp/test_mcp_reference_images.py checks a subset end to end (local service, MCP get_image_frame).
 """
 
 from __future__ import annotations
