@@ -126,8 +126,7 @@ def get_image_frame(
     save_kind: Literal["rendered", "encoded", "pixels", "modality"] = "rendered",
 ) -> FrameAnswer:
     """Look at one image (decoded, windowed PNG/JPEG) with a caption. Address it by series + instance_number or
-    slice_index (default: the middle slice), or by image_frame_id. Saved pixels: stored values, or modality units
-    (HU, Gy…)."""
+    slice_index (default: the middle slice), or by image_frame_id."""
     spec = window_spec(window, window_center, window_width)
     datastore_id = rt.resolve_datastore(datastore_id)
     document = rt.document(datastore_id, image_set_id, version_id)
