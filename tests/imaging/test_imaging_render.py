@@ -93,7 +93,7 @@ def test_rgb_stays_colour_without_windowing() -> None:
     np.testing.assert_array_equal(display.pixels, rgb)
     rendered = render_frame(rgb, {"PhotometricInterpretation": "RGB"})
     decoded = imagecodecs.png_decode(rendered.data)
-    assert decoded.shape == (20, 30, 3)
+    assert decoded.shape == (180, 270, 3)  # enlarged 9× (the smallest whole factor reaching 256 px)
     assert decoded[..., 0].mean() != decoded[..., 1].mean() != decoded[..., 2].mean()
 
 
@@ -154,15 +154,29 @@ def test_imager_pixel_spacing_is_the_fallback_and_square_is_the_default() -> Non
     assert display_size(100, 300, None, 512) == (100, 300)
 
 
-def test_rendering_never_upscales_isotropic_images() -> None:
+def test_small_images_are_enlarged_by_a_whole_factor_and_large_ones_fit_max_size() -> None:
     rendered = render_frame(np.zeros((64, 80), dtype=np.int16), {**CT, "PixelSpacing": ["0.7", "0.7"]})
-    assert (rendered.height, rendered.width) == (64, 80)
+    assert (rendered.height, rendered.width) == (256, 320)  # 80 px → 4 × 80 = 320 ≥ 256
+    capped = render_frame(np.zeros((64, 80), dtype=np.int16), CT, max_size=200)
+    assert (capped.height, capped.width) == (160, 200)
+    assert display_size(300, 256, None, 512) == (300, 256)  # 256 px and up: shown as stored
+    assert display_size(255, 100, None, 512) == (510, 200)
+    assert display_size(64, 80, None, 512, enlarge=False) == (64, 80)
     big = render_frame(np.zeros((1024, 512), dtype=np.int16), CT, max_size=256)
     assert (big.height, big.width) == (256, 128)
 
 
+def test_pixel_aspect_ratio_sets_the_shape_when_there_is_no_spacing() -> None:
+    # 120 rows × 256 columns with pixels 4 high for 3 wide (as pydicom-data's color-pl.dcm): 160 × 256 shown.
+    attrs = {"PhotometricInterpretation": "RGB", "PixelAspectRatio": ["4", "3"]}
+    assert physical_spacing(attrs) == (4.0, 3.0)
+    rendered = render_frame(np.zeros((120, 256, 3), dtype=np.uint8), attrs)
+    assert (rendered.height, rendered.width) == (160, 256)
+    assert physical_spacing({**attrs, "PixelSpacing": ["0.5", "0.5"]}) == (0.5, 0.5)
+
+
 def test_png_holds_exactly_the_display_pixels() -> None:
-    stored = np.random.default_rng(5).integers(0, 4096, (97, 131), dtype=np.uint16)
+    stored = np.random.default_rng(5).integers(0, 4096, (297, 331), dtype=np.uint16)
     rendered = render_frame(stored, CT, window=WindowSpec.named("abdomen"))
     assert rendered.mime_type == "image/png"
     np.testing.assert_array_equal(

@@ -135,6 +135,37 @@ async def test_saved_files_land_in_the_output_folder_and_pixels_match_the_servic
     assert np.array_equal(saved, reference)
 
 
+async def test_saved_pixels_say_their_units_and_come_in_hounsfield_units_on_request(
+    read_server: MCPServer, sample_facts
+) -> None:
+    ct = sample_facts.ct_image_set_id
+    async with Client(read_server) as client:
+        stored = await call(
+            client, "get_image_frame", {"image_set_id": ct, "save_as": "units/stored", "save_kind": "pixels"}
+        )
+        hounsfield = await call(
+            client, "get_image_frame", {"image_set_id": ct, "save_as": "units/hu", "save_kind": "modality"}
+        )
+        colour = await call(
+            client,
+            "get_image_frame",
+            {"image_set_id": _image_set_of(sample_facts, "US"), "save_as": "units/rgb", "save_kind": "modality"},
+        )
+    assert "stored values, int16 .npy; HU = value × 1 - 1024" in text_of(stored)
+    assert "HU, float32 .npy" in text_of(hounsfield)
+    assert "window C40/W400 HU (dicom)" in text_of(hounsfield)
+    values = np.load(ok(hounsfield)["saved_to"], allow_pickle=False)
+    raw = np.load(ok(stored)["saved_to"], allow_pickle=False)
+    assert values.dtype == np.float32 and np.array_equal(values, raw.astype(np.float32) - 1024)
+    assert error_of(colour)["type"] == "validation_error" and "no modality values" in error_of(colour)["message"]
+
+
+def _image_set_of(sample_facts, modality: str) -> str:
+    return next(
+        s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == modality
+    )
+
+
 @pytest.mark.parametrize("requested", ["../escape.png", "/etc/escape.png", "views/../../escape.png", "."])
 async def test_paths_outside_the_output_folder_are_refused(
     read_server: MCPServer, sample_facts, output_root: Path, requested: str
@@ -235,3 +266,53 @@ async def test_the_tool_pipeline_decodes_every_sample_file_to_its_source_pixels(
                         assert np.array_equal(pixels, expected[index]), (sop_uid, index)
                         checked += 1
     assert checked >= 60  # 18 bundled files (several multi-frame) + 3 phantom slices
+
+
+def _sample_series(sample_facts, description: str) -> dict[str, str]:
+    """get_image_frame arguments for the sample series with this description (one image set per series)."""
+    from healthimaging_mcp.local.samples import BUNDLED_FILES
+
+    uid = str(next(f.series_instance_uid for f in BUNDLED_FILES if f.series_description == description))
+    image_set_id = next(
+        s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesInstanceUID") == uid
+    )
+    return {"image_set_id": image_set_id, "series_instance_uid": uid}
+
+
+async def test_palette_colour_renders_in_colour_with_every_window(read_server: MCPServer, sample_facts) -> None:
+    palette = _sample_series(sample_facts, "DOPPLER PALETTE")
+    async with Client(read_server) as client:
+        default = await call(client, "get_image_frame", {**palette, "max_size": 800})
+        none = await call(client, "get_image_frame", {**palette, "max_size": 800, "window": "none"})
+    pixels = decoded(default)
+    assert pixels.ndim == 3 and pixels.shape[2] == 3
+    assert (np.abs(pixels[..., 0].astype(int) - pixels[..., 2]) > 40).sum() > 50  # coloured markers, not grey
+    assert np.array_equal(decoded(none), pixels) and pixels.max() == 255
+
+
+async def test_a_large_montage_stays_small_and_says_its_tiles_were_shrunk(read_server: MCPServer, sample_facts) -> None:
+    async with Client(read_server) as client:
+        result = await call(
+            client,
+            "get_series_montage",
+            {"image_set_id": sample_facts.ct_image_set_id, "count": 64, "tile_size": 512},
+        )
+    (image,) = images_of(result)
+    size = len(base64.b64decode(image.data))
+    assert size <= 768 * 1024 and len(image.data) < 1_100_000, size
+    assert "tiles shrunk from 512 to" in text_of(result)
+    assert max(ok(result)["width"], ok(result)["height"]) <= 2048
+
+
+async def test_segmentation_and_dose_montages(read_server: MCPServer, sample_facts) -> None:
+    async with Client(read_server) as client:
+        seg = await call(client, "get_series_montage", {**_sample_series(sample_facts, "LIVER SEGMENTATION")})
+        dose = await call(client, "get_series_montage", {**_sample_series(sample_facts, "RT DOSE"), "count": 4})
+    mask = decoded(seg)
+    assert (mask == 0).mean() > 0.6 and (mask == 255).mean() > 0.05  # white liver on black
+    assert "(mask)" in text_of(seg)
+    assert "labels: instance:frame" in text_of(dose)
+    assert "relative (auto)" in text_of(dose)  # the window in the dose's own units (DoseUnits RELATIVE)
+    sheet = decoded(dose)
+    tiles = [sheet[r * 194 + 20 : r * 194 + 192, c * 194 : c * 194 + 192] for r in range(2) for c in range(2)]
+    assert all(tile.std() > 20 for tile in tiles)  # a dose gradient in every tile, not a flat white

@@ -172,9 +172,14 @@ class SeriesView:
             raise IndexError(f"frame index {index} is out of range; series {self.uid} has {len(self._frames)} frames")
         return self._frames[index]
 
-    def instance_by_number(self, number: int) -> InstanceView | None:
-        """The first instance (display order) whose InstanceNumber equals ``number``."""
-        return next((i for i in self.instances if i.instance_number == number), None)
+    def instances_by_number(self, number: int) -> list[InstanceView]:
+        """Every instance (display order) whose InstanceNumber equals ``number``: several when numbers repeat."""
+        return [i for i in self.instances if i.instance_number == number]
+
+    def ties_of(self, instance: InstanceView) -> list[InstanceView]:
+        """The instances that display order cannot tell apart from ``instance`` (same number and position)."""
+        key = _display_order(instance)[:4]
+        return [i for i in self.instances if _display_order(i)[:4] == key]
 
 
 class ImageSetDocument:

@@ -12,6 +12,8 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 #: Functional group sequences that may hold per-frame copies of image attributes (enhanced IODs).
 _FUNCTIONAL_GROUPS = ("PerFrameFunctionalGroupsSequence", "SharedFunctionalGroupsSequence")
 
@@ -103,27 +105,40 @@ def to_bytes(value: Any) -> bytes | None:
     return None
 
 
-def find_value(attrs: Mapping[str, Any] | Any, keyword: str, frame_index: int = 0) -> Any:
-    """Return `keyword` from the top level, else from the enhanced IOD functional groups of a frame.
+_BIG_ENDIAN = "1.2.840.10008.1.2.2"
 
-    Looks in PerFrameFunctionalGroupsSequence[frame_index] first, then SharedFunctionalGroupsSequence[0],
-    inside any macro sequence (e.g. PixelValueTransformationSequence, FrameVOILUTSequence,
-    PixelMeasuresSequence).
+
+def is_big_endian(attrs: Mapping[str, Any] | Any) -> bool:
+    """Whether OB/OW words are big endian: the dataset (or the metadata's file meta copy) says Explicit VR Big
+    Endian. Binary values keep their file's byte order, in pydicom and in HealthImaging metadata alike."""
+    meta = getattr(attrs, "file_meta", None)
+    syntax = to_text(get_value(meta, "TransferSyntaxUID")) if meta is not None else None
+    return (syntax or to_text(get_value(attrs, "TransferSyntaxUID"))) == _BIG_ENDIAN
+
+
+def to_words(data: bytes, *, big_endian: bool = False) -> np.ndarray:
+    """OW data as a numpy uint16 array in native order (a trailing odd byte is dropped)."""
+    words = np.frombuffer(data[: len(data) // 2 * 2], dtype=">u2" if big_endian else "<u2")
+    return words.astype(np.uint16)
+
+
+def find_value(attrs: Mapping[str, Any] | Any, keyword: str, frame_index: int = 0) -> Any:
+    """Return `keyword` for one frame: its Per-frame Functional Group, else the Shared one, else the top level.
+
+    Enhanced IODs (Enhanced CT/MR/PET, SEG, ...) keep per-frame values in macro sequences of
+    PerFrameFunctionalGroupsSequence[frame_index] (e.g. FrameVOILUTSequence, PixelValueTransformationSequence,
+    PixelMeasuresSequence, PlanePositionSequence); those win over SharedFunctionalGroupsSequence[0], and
+    both over a top-level copy.
     """
-    value = get_value(attrs, keyword)
-    if value is not None:
-        return value
     for group_keyword in _FUNCTIONAL_GROUPS:
         groups = as_list(get_value(attrs, group_keyword))
-        if not groups:
-            continue
         index = frame_index if group_keyword.startswith("PerFrame") else 0
-        if index >= len(groups):
+        if not 0 <= index < len(groups):
             continue
         found = _search_macro(groups[index], keyword)
         if found is not None:
             return found
-    return None
+    return get_value(attrs, keyword)
 
 
 def _search_macro(group: Any, keyword: str) -> Any:

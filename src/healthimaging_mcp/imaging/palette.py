@@ -1,4 +1,8 @@
-"""PALETTE COLOR: map stored indices through the Red/Green/Blue lookup tables to 8-bit RGB."""
+"""PALETTE COLOR: map stored indices through the Red/Green/Blue lookup tables (PS3.3 C.7.6.3.1.5-6, C.7.9).
+
+Tables come as plain LUT data (8-bit entries, or 16-bit entries of which 8-bit tables may use the low byte)
+or as segmented LUT data (discrete, linear and indirect segments). The result is 8-bit RGB.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .attributes import get_value, to_bytes, to_floats
+from .attributes import get_value, is_big_endian, to_bytes, to_floats, to_words
 
 _CHANNELS = ("Red", "Green", "Blue")
 
@@ -25,19 +29,67 @@ def _descriptor(attrs: Mapping[str, Any] | Any, channel: str) -> tuple[int, int,
 
 
 def _table(attrs: Mapping[str, Any] | Any, channel: str, entries: int, bits: int) -> np.ndarray:
+    """One channel as 8-bit levels."""
     data = to_bytes(get_value(attrs, f"{channel}PaletteColorLookupTableData"))
     if data is None:
-        raise PaletteError(f"{channel}PaletteColorLookupTableData is missing")
-    if bits == 8 and len(data) in (entries, entries + 1):
-        table = np.frombuffer(data, dtype=np.uint8, count=entries)
-        return table.astype(np.uint8)
-    words = np.frombuffer(data[: len(data) // 2 * 2], dtype="<u2")
-    if words.size < entries:
-        raise PaletteError(f"{channel} palette has {words.size} entries, descriptor says {entries}")
-    words = words[:entries]
-    if bits <= 8:
-        return np.minimum(words, 255).astype(np.uint8)
-    return (words >> np.uint16(bits - 8)).astype(np.uint8)
+        segmented = to_bytes(get_value(attrs, f"Segmented{channel}PaletteColorLookupTableData"))
+        if segmented is None:
+            raise PaletteError(f"{channel}PaletteColorLookupTableData is missing")
+        if bits == 8:
+            table = expand_segmented(np.frombuffer(segmented, dtype=np.uint8), entries, word_bits=8)
+        else:
+            table = expand_segmented(to_words(segmented, big_endian=is_big_endian(attrs)), entries)
+    elif len(data) in (entries, entries + 1):  # 8-bit entries, one byte each (odd counts are padded)
+        return np.frombuffer(data, dtype=np.uint8, count=entries).copy()
+    else:
+        table = to_words(data, big_endian=is_big_endian(attrs))
+    if table.size < entries:
+        raise PaletteError(f"{channel} palette has {table.size} entries, descriptor says {entries}")
+    table = table[:entries]
+    if bits <= 8:  # 8-bit entries in 16-bit words (some writers use the high byte)
+        return (table >> 8 if int(table.max(initial=0)) > 255 else table).astype(np.uint8)
+    return (table >> np.uint16(bits - 8)).astype(np.uint8)
+
+
+def expand_segmented(segments: np.ndarray, entries: int, *, word_bits: int = 16) -> np.ndarray:
+    """Expand Segmented Palette Color LUT Data (PS3.3 C.7.9.2) into a plain table of at most `entries` values."""
+    data = [int(v) for v in segments]
+    table = _expand_segments(data, 0, None, word_bits, [])
+    return np.asarray(table[:entries], dtype=np.uint16)
+
+
+def _expand_segments(data: list[int], start: int, count: int | None, word_bits: int, table: list[int]) -> list[int]:
+    """Append the segments found from `start` (all of them, or `count`) to `table`: discrete, linear, indirect."""
+    index, done = start, 0
+    try:
+        while index + 1 < len(data) and done != count:
+            opcode, length = data[index], data[index + 1]
+            index += 2
+            if opcode == 0:
+                table.extend(data[index : index + length])
+                index += length
+            elif opcode == 1:
+                if not table:
+                    raise PaletteError("a linear palette segment cannot come first")
+                y0, y1 = table[-1], data[index]
+                table.extend(int(v) for v in np.around(np.linspace(y0 + (y1 - y0) / length, y1, length)))
+                index += 1
+            elif opcode == 2:
+                if not table:
+                    raise PaletteError("an indirect palette segment cannot come first")
+                if word_bits == 8:
+                    offset = data[index] | data[index + 1] << 8 | data[index + 2] << 16 | data[index + 3] << 24
+                    index += 4
+                else:
+                    offset = data[index] | data[index + 1] << 16
+                    index += 2
+                _expand_segments(data, offset, length, word_bits, table)
+            else:
+                raise PaletteError(f"unknown palette segment type {opcode}")
+            done += 1
+    except IndexError:
+        raise PaletteError("segmented palette data ends inside a segment") from None
+    return table
 
 
 def palette_lut(attrs: Mapping[str, Any] | Any) -> tuple[np.ndarray, int]:

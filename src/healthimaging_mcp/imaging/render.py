@@ -1,7 +1,9 @@
-"""Display pipeline: pixels → modality LUT → VOI / palette / colour → aspect-correct resize → PNG/JPEG."""
+"""Display pipeline: pixels → modality LUT → VOI / palette / colour → aspect-correct resize → orientation
+labels → PNG/JPEG."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -10,6 +12,7 @@ import imagecodecs
 import numpy as np
 
 from .attributes import find_value, get_value, to_floats, to_int, to_text
+from .orientation import draw_edge_labels, edge_labels
 from .palette import apply_palette, has_palette
 from .png import encode_png
 from .resample import fit_size, resize
@@ -69,10 +72,10 @@ def to_display(
 ) -> DisplayImage:
     """Map decoded pixels to 8-bit display values (grey for monochrome, RGB for colour and palette)."""
     photometric = _photometric(attrs, pixels)
+    if pixels.ndim == 2 and photometric == "PALETTE COLOR" and has_palette(attrs):
+        return _colour_to_display(apply_palette(pixels, attrs), attrs, window)
     if pixels.ndim == 3:
         return _colour_to_display(pixels, attrs, window)
-    if photometric == "PALETTE COLOR" and has_palette(attrs) and (window is None or window.kind == "none"):
-        return DisplayImage(apply_palette(pixels, attrs), None, None, "none")
     invert = photometric == "MONOCHROME1"
     if pixels.dtype.kind in "ui" and pixels.size:
         low, high = int(pixels.min()), int(pixels.max())
@@ -116,28 +119,18 @@ def _grey_via_lut(
 ) -> DisplayImage:
     """Integer fast path: modality + VOI computed once per stored value in [low, high], then one lookup."""
     table_values = apply_modality_lut(np.arange(low, high + 1, dtype=np.float32), attrs, frame_index)
-    resolved: ResolvedWindow | None
-    if _needs_auto(window, attrs, frame_index):
-        resolved = _auto_from_histogram(pixels, low, table_values, attrs, frame_index)
-    else:
-        resolved = resolve_window(window, attrs, table_values, frame_index=frame_index)
+    resolved = resolve_window(
+        window,
+        attrs,
+        table_values,
+        frame_index=frame_index,
+        auto=lambda: _auto_from_histogram(pixels, low, table_values, attrs, frame_index),
+    )
     if resolved is None:  # window "none": map the whole value range
         resolved = _full_range_window(table_values)
     table = apply_voi(table_values, resolved, invert=invert)
     offset = np.subtract(pixels, low, dtype=np.int32 if pixels.dtype.itemsize <= 2 else np.int64)
     return _display(np.take(table, offset), resolved)
-
-
-def _needs_auto(window: WindowSpec | None, attrs: Mapping[str, Any] | Any, frame_index: int) -> bool:
-    """True when the window must come from the pixel histogram (auto, or dicom without a window)."""
-    kind = window.kind if window is not None else "dicom"
-    if kind == "auto":
-        return True
-    if kind == "dicom":
-        centers = to_floats(find_value(attrs, "WindowCenter", frame_index))
-        widths = to_floats(find_value(attrs, "WindowWidth", frame_index))
-        return not (centers and widths and widths[0] > 0)
-    return False
 
 
 def _auto_from_histogram(
@@ -146,8 +139,8 @@ def _auto_from_histogram(
     table_values: np.ndarray,
     attrs: Mapping[str, Any] | Any,
     frame_index: int,
-) -> ResolvedWindow:
-    """0.5–99.5 percentile window from a histogram of stored values (padding value excluded)."""
+) -> tuple[float, float]:
+    """0.5–99.5 percentile (center, width) from a histogram of stored values (padding value excluded)."""
     counts = np.bincount((pixels.reshape(-1).astype(np.int64) - low), minlength=table_values.size)
     padding = padding_value_of(attrs)
     if padding is not None and low <= padding < low + counts.size and counts.sum() > counts[int(padding) - low]:
@@ -155,16 +148,15 @@ def _auto_from_histogram(
     cumulative = np.cumsum(counts)
     total = cumulative[-1]
     if total == 0:
-        center, width = auto_window(table_values)
-        return ResolvedWindow(center, width, "auto")
+        return auto_window(table_values)
     lo_index = int(np.searchsorted(cumulative, total * 0.005, side="left"))
     hi_index = int(np.searchsorted(cumulative, total * 0.995, side="left"))
     first, second = float(table_values[lo_index]), float(table_values[hi_index])
     lo_value, hi_value = min(first, second), max(first, second)
+    step = abs(rescale_of(attrs, frame_index)[0])  # one stored value in modality units (e.g. 1 HU, 0.001 Gy)
     if hi_value <= lo_value:
-        slope, _ = rescale_of(attrs, frame_index)
-        hi_value = lo_value + max(abs(slope), 1.0)
-    return ResolvedWindow((lo_value + hi_value) / 2.0, max(hi_value - lo_value, 1.0), "auto")
+        hi_value = lo_value + step
+    return (lo_value + hi_value) / 2.0, max(hi_value - lo_value, step)
 
 
 def _colour_to_display(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, window: WindowSpec | None) -> DisplayImage:
@@ -186,22 +178,34 @@ def _colour_to_display(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, windo
 # --------------------------------------------------------------------------------------------- geometry
 
 
+#: Images whose longest side is shorter than this are enlarged (by a whole factor) for display.
+MIN_DISPLAY_SIZE = 256
+
+
 def physical_spacing(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float] | None:
-    """(row spacing, column spacing) from PixelSpacing, else ImagerPixelSpacing; None if unknown."""
-    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+    """(row spacing, column spacing): PixelSpacing, else ImagerPixelSpacing (mm), else PixelAspectRatio
+    (vertical : horizontal, a ratio only); None if unknown (square pixels)."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing", "PixelAspectRatio"):
         values = to_floats(find_value(attrs, keyword, frame_index))
         if len(values) >= 2 and values[0] > 0 and values[1] > 0:
             return values[0], values[1]
     return None
 
 
-def display_size(rows: int, columns: int, spacing: tuple[float, float] | None, max_size: int) -> tuple[int, int]:
-    """Output (height, width): physical aspect, fit in max_size, upscaling only the coarser axis if needed."""
+def display_size(
+    rows: int, columns: int, spacing: tuple[float, float] | None, max_size: int, *, enlarge: bool = True
+) -> tuple[int, int]:
+    """Output (height, width): physical aspect (the coarser axis stretched), small images enlarged by a whole
+    factor up to MIN_DISPLAY_SIZE (unless `enlarge` is False), the result fitted in max_size."""
     height, width = float(rows), float(columns)
     if spacing is not None:
         row_spacing, column_spacing = spacing
         finest = min(row_spacing, column_spacing)
         height, width = rows * row_spacing / finest, columns * column_spacing / finest
+    longest = max(height, width)
+    if enlarge and longest < MIN_DISPLAY_SIZE:
+        factor = math.ceil(MIN_DISPLAY_SIZE / longest)
+        height, width = height * factor, width * factor
     return fit_size(height, width, max_size)
 
 
@@ -243,13 +247,17 @@ def render_frame(
     jpeg_quality: int = 90,
     frame_index: int = 0,
 ) -> RenderedImage:
-    """Render one decoded frame to PNG/JPEG, windowed and resized to fit max_size with the physical aspect."""
+    """Render one decoded frame to PNG/JPEG: windowed, resized to fit max_size with the physical aspect (small
+    images enlarged), with patient orientation letters at the edges of cross-sectional images."""
     if max_size < 1:
         raise ValueError("max_size must be >= 1")
     display = to_display(pixels, attributes, window, frame_index=frame_index)
     rows, columns = display.pixels.shape[:2]
     height, width = display_size(rows, columns, physical_spacing(attributes, frame_index), max_size)
     image = display.pixels if (height, width) == (rows, columns) else resize(display.pixels, height, width)
+    labels = edge_labels(find_value(attributes, "ImageOrientationPatient", frame_index))
+    if labels is not None:
+        image = draw_edge_labels(image, labels)
     return RenderedImage(
         data=encode_image(image, image_format, jpeg_quality),
         mime_type=MIME_TYPES[image_format],

@@ -1,14 +1,18 @@
-"""Modality LUT (rescale) and VOI windowing (PS3.3 C.11.1 and C.11.2) to 8-bit grey levels."""
+"""Modality LUT (rescale, LUT sequence, dose scaling) and VOI (window, LUT sequence) to 8-bit grey levels.
+
+PS3.3 C.11.1 and C.11.2, per frame for enhanced IODs (see `attributes.find_value`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from .attributes import find_value, get_value, to_float, to_floats, to_text
+from .attributes import as_list, find_value, get_value, to_float, to_floats, to_int, to_text
+from .lut import LookupTable, first_lut
 
 #: Standard CT window presets as (center, width) in Hounsfield units.
 WINDOW_PRESETS: dict[str, tuple[float, float]] = {
@@ -65,26 +69,44 @@ class WindowSpec:
 
 @dataclass(frozen=True)
 class ResolvedWindow:
-    """The window actually applied, and where it came from ("explicit", "preset:lung", "dicom", "auto")."""
+    """The VOI actually applied and where it came from ("explicit", "preset:lung", "dicom", "voi_lut", "mask",
+    "auto"). A VOI LUT (`lut`) replaces the window function; center/width then describe its input range."""
 
     center: float
     width: float
     source: str
     function: VoiFunction = "LINEAR"
+    lut: LookupTable | None = None
 
 
 # ------------------------------------------------------------------------------------------ modality LUT
 
 
+SEGMENTATION_STORAGE = "1.2.840.10008.5.1.4.1.1.66.4"
+_DOSE_UNITS = {"GY": "Gy", "RELATIVE": "relative"}
+_PET_UNITS = {"BQML": "Bq/ml", "GML": "g/ml", "CNTS": "counts", "PROPCNTS": "counts", "PERCENT": "%"}
+
+
 def rescale_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float]:
-    """(slope, intercept) from RescaleSlope/RescaleIntercept (absent ⇒ identity)."""
+    """(slope, intercept) from RescaleSlope/RescaleIntercept, or DoseGridScaling for RT dose; else identity."""
     slope = to_float(find_value(attrs, "RescaleSlope", frame_index))
     intercept = to_float(find_value(attrs, "RescaleIntercept", frame_index))
+    if slope is None and intercept is None:
+        slope = to_float(get_value(attrs, "DoseGridScaling"))
     return (1.0 if slope is None or slope == 0 else slope), (intercept or 0.0)
 
 
+def modality_lut_of(attrs: Mapping[str, Any] | Any) -> LookupTable | None:
+    """The Modality LUT Sequence's table, when the instance has one (it replaces the rescale)."""
+    signed = to_int(get_value(attrs, "PixelRepresentation")) == 1
+    return first_lut(attrs, get_value(attrs, "ModalityLUTSequence"), signed_input=signed)
+
+
 def apply_modality_lut(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> np.ndarray:
-    """Stored values → modality values (e.g. HU) as float32: `pixels * slope + intercept`."""
+    """Stored values → modality values (e.g. HU, Gy) as float32: the Modality LUT, else `pixels * slope + intercept`."""
+    table = modality_lut_of(attrs)
+    if table is not None:
+        return table.map(pixels)
     slope, intercept = rescale_of(attrs, frame_index)
     out = pixels.astype(np.float32)
     if slope != 1.0:
@@ -92,6 +114,40 @@ def apply_modality_lut(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, frame
     if intercept != 0.0:
         out += np.float32(intercept)
     return out
+
+
+def modality_units(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> str | None:
+    """Units of the modality values: HU for CT, Gy for RT dose, PET Units, or the RescaleType; None if unknown."""
+    modality = (to_text(get_value(attrs, "Modality")) or "").upper()
+    if modality == "RTDOSE":
+        units = (to_text(get_value(attrs, "DoseUnits")) or "").upper()
+        return _DOSE_UNITS.get(units, units or None)
+    if modality == "PT":
+        units = (to_text(get_value(attrs, "Units")) or "").upper()
+        return _PET_UNITS.get(units, units or None)
+    rescale_type = to_text(find_value(attrs, "RescaleType", frame_index)) or to_text(
+        get_value(_first_item(attrs, "ModalityLUTSequence"), "ModalityLUTType")
+    )
+    if rescale_type and rescale_type.upper() != "US":  # "US" = unspecified
+        return rescale_type
+    return "HU" if modality == "CT" and modality_lut_of(attrs) is None else None
+
+
+def _first_item(attrs: Mapping[str, Any] | Any, keyword: str) -> Any:
+    items = as_list(get_value(attrs, keyword))
+    return items[0] if items else None
+
+
+def mask_maximum(attrs: Mapping[str, Any] | Any) -> float | None:
+    """For segmentations, the value that means "fully inside" (1 for BINARY, MaximumFractionalValue); else None."""
+    is_seg = to_text(get_value(attrs, "SOPClassUID")) == SEGMENTATION_STORAGE or (
+        (to_text(get_value(attrs, "Modality")) or "").upper() == "SEG"
+    )
+    if not is_seg:
+        return None
+    if (to_text(get_value(attrs, "SegmentationType")) or "BINARY").upper() == "FRACTIONAL":
+        return to_float(get_value(attrs, "MaximumFractionalValue")) or 255.0
+    return 1.0
 
 
 # -------------------------------------------------------------------------------------------------- VOI
@@ -126,8 +182,13 @@ def auto_window(values: np.ndarray, *, exclude: float | None = None) -> tuple[fl
     low, high = (float(v) for v in np.percentile(flat, AUTO_PERCENTILES))
     if high <= low:
         low, high = float(flat.min()), float(flat.max())
-    width = max(high - low, 1.0)
+    width = high - low if high > low else 1.0
     return (low + high) / 2.0, width
+
+
+def voi_lut_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> LookupTable | None:
+    """The VOI LUT Sequence's first table (of the frame's functional groups, else the instance's)."""
+    return first_lut(attrs, find_value(attrs, "VOILUTSequence", frame_index))
 
 
 def resolve_window(
@@ -136,8 +197,11 @@ def resolve_window(
     modality_values: np.ndarray | None = None,
     *,
     frame_index: int = 0,
+    auto: Callable[[], tuple[float, float]] | None = None,
 ) -> ResolvedWindow | None:
-    """Turn a WindowSpec into numbers. None spec ⇒ the instance's window, else auto. "none" ⇒ None."""
+    """Turn a WindowSpec into a VOI. None spec ⇒ the instance's own (VOI LUT, else window, else a
+    segmentation's mask range, else auto). "none" ⇒ None. `auto` computes the automatic (center, width)
+    when the caller has a faster way than percentiles of `modality_values`."""
     spec = spec or WindowSpec.from_dicom()
     function = voi_function_of(attrs, frame_index)
     if spec.kind == "none":
@@ -148,9 +212,19 @@ def resolve_window(
         source = f"preset:{spec.preset}" if spec.kind == "preset" else "explicit"
         return ResolvedWindow(spec.center, max(spec.width, 1e-3), source, function)
     if spec.kind == "dicom":
+        table = voi_lut_of(attrs, frame_index)
+        if table is not None:
+            size = float(table.data.size)
+            return ResolvedWindow(table.first_mapped + size / 2.0, size, "voi_lut", lut=table)
         found = dicom_window_of(attrs, frame_index)
         if found is not None:
             return ResolvedWindow(found[0], found[1], "dicom", function)
+        maximum = mask_maximum(attrs)
+        if maximum is not None:
+            return ResolvedWindow(maximum / 2.0, maximum, "mask", "LINEAR_EXACT")
+    if auto is not None:
+        center, width = auto()
+        return ResolvedWindow(center, width, "auto", "LINEAR_EXACT")
     if modality_values is None:
         raise ValueError("an automatic window needs the modality values")
     padding = padding_value_of(attrs)
@@ -158,12 +232,15 @@ def resolve_window(
         slope, intercept = rescale_of(attrs, frame_index)
         padding = padding * slope + intercept
     center, width = auto_window(modality_values, exclude=padding)
-    return ResolvedWindow(center, width, "auto", "LINEAR")
+    return ResolvedWindow(center, width, "auto", "LINEAR_EXACT")
 
 
 def voi_linear_coefficients(window: ResolvedWindow) -> tuple[float, float]:
-    """(scale, offset) so that `y = (x - offset) * scale` then clip to [0, 255] equals the VOI function."""
-    if window.function == "LINEAR_EXACT":
+    """(scale, offset) so that `y = (x - offset) * scale` then clip to [0, 255] equals the VOI function.
+
+    Automatic windows are LINEAR_EXACT, and so is a LINEAR window narrower than 1 (PS3.3 defines LINEAR for
+    integer steps: narrower windows, e.g. in Gy, would collapse to a threshold)."""
+    if window.function == "LINEAR_EXACT" or window.width < 1.0:
         low = window.center - window.width / 2.0
         return 255.0 / max(window.width, 1e-6), low
     # PS3.3 C.11.2.1.2.1: x <= c - 0.5 - (w-1)/2 → 0; x > c - 0.5 + (w-1)/2 → 255; linear between.
@@ -173,15 +250,20 @@ def voi_linear_coefficients(window: ResolvedWindow) -> tuple[float, float]:
 
 
 def apply_voi(values: np.ndarray, window: ResolvedWindow, *, invert: bool = False) -> np.ndarray:
-    """Modality values → uint8 grey levels with LINEAR, LINEAR_EXACT or SIGMOID; `invert` for MONOCHROME1."""
-    work = np.array(values, dtype=np.float32, copy=True)
-    if window.function == "SIGMOID":
+    """Modality values → uint8 grey levels through the VOI LUT or LINEAR, LINEAR_EXACT, SIGMOID; `invert` for
+    MONOCHROME1."""
+    if window.lut is not None:
+        work = window.lut.map(values)
+        work *= np.float32(255.0 / max(window.lut.output_maximum, 1.0))
+    elif window.function == "SIGMOID":
+        work = np.array(values, dtype=np.float32, copy=True)
         work -= np.float32(window.center)
         work *= np.float32(-4.0 / max(window.width, 1e-6))
         np.exp(work, out=work)
         work += np.float32(1.0)
         np.divide(np.float32(255.0), work, out=work)
     else:
+        work = np.array(values, dtype=np.float32, copy=True)
         scale, low = voi_linear_coefficients(window)
         work -= np.float32(low)
         work *= np.float32(scale)

@@ -10,11 +10,19 @@ from typing import Any
 import numpy as np
 
 from ..dicom.document import FrameRef, ImageSetDocument, InstanceView, SeriesView
+from ..dicom.values import as_text
 from ..errors import ErrorType, HealthImagingError, invalid
 from ..imaging.codecs import FrameDecodeError, FrameLayout, decode_frame
 from ..imaging.render import reduce_for_size
 from ..imaging.syntaxes import HTJ2K_SYNTAXES, normalize_uid
-from ..imaging.window import WINDOW_PRESETS, WindowSpec
+from ..imaging.window import (
+    WINDOW_PRESETS,
+    WindowSpec,
+    apply_modality_lut,
+    modality_lut_of,
+    modality_units,
+    rescale_of,
+)
 from ..runtime import Runtime
 
 FETCH_WORKERS = 8
@@ -74,7 +82,11 @@ def locate(
     slice_index: int | None = None,
     frame_index: int = 0,
 ) -> FrameTarget:
-    """The frame asked for: by ID, by instance number (+frame), by slice index, or the middle slice."""
+    """The frame asked for: by ID, by instance number (+frame), by slice index, or the middle slice.
+
+    Never a silent choice: an instance number shared by several instances, or a slice whose instance the
+    display order cannot tell from others (same number and position), is refused with the candidates.
+    """
     if image_frame_id:
         found = document.find_frame(image_frame_id)
         if found is None:
@@ -87,23 +99,62 @@ def locate(
         return FrameTarget(series, instance, frame, slice_position(series, instance, frame))
     series = pick_series(document, series_uid)
     if instance_number is not None:
-        numbered = series.instance_by_number(instance_number)
-        if numbered is None:
+        numbered = series.instances_by_number(instance_number)
+        if not numbered:
             numbers = [i.instance_number for i in series.instances if i.instance_number is not None]
             span = f"{min(numbers)}-{max(numbers)}" if numbers else "none"
             raise HealthImagingError(
                 ErrorType.NOT_FOUND, f"No instance number {instance_number} in this series (instance numbers: {span})."
             )
-        if not 0 <= frame_index < len(numbered.frames):
-            raise invalid(f"frame_index must be within 0-{len(numbered.frames) - 1} for this instance.")
-        frame = numbered.frames[frame_index]
-        return FrameTarget(series, numbered, frame, slice_position(series, numbered, frame))
+        if len(numbered) > 1:
+            raise _ambiguous(
+                f"Instance number {instance_number} matches {len(numbered)} instances", numbered, frame_index
+            )
+        (instance,) = numbered
+        if not 0 <= frame_index < len(instance.frames):
+            raise invalid(f"frame_index must be within 0-{len(instance.frames) - 1} for this instance.")
+        frame = instance.frames[frame_index]
+        return FrameTarget(series, instance, frame, slice_position(series, instance, frame))
     total = series.frame_count
     index = total // 2 if slice_index is None else slice_index
     if not 0 <= index < total:
         raise invalid(f"slice_index must be within 0-{total - 1} for this series.")
+    target = slice_target(series, index)
+    tied = series.ties_of(target.instance)
+    if len(tied) > 1:
+        raise _ambiguous(
+            f"Slice {index} is one of {len(tied)} instances at the same position", tied, target.frame.index
+        )
+    return target
+
+
+def slice_target(series: SeriesView, index: int) -> FrameTarget:
+    """The `index`-th frame of the series in display order (no ambiguity check: montages show them all)."""
     instance, frame = series.frame_at(index)
     return FrameTarget(series, instance, frame, index)
+
+
+_MAX_CANDIDATES = 8
+
+
+def _ambiguous(what: str, instances: list[InstanceView], frame_index: int) -> HealthImagingError:
+    """A validation error listing the instances that match, each with the image_frame_id that picks it."""
+    rows = []
+    for instance in instances[:_MAX_CANDIDATES]:
+        frame = instance.frames[min(frame_index, len(instance.frames) - 1)] if instance.frames else None
+        acquisition = as_text(instance.attributes.get("AcquisitionNumber"))
+        position = instance.slice_position()
+        details = [f"SOP {instance.sop_uid}"]
+        if acquisition:
+            details.append(f"acquisition {acquisition}")
+        if position is not None:
+            details.append(f"position {position:g}")
+        rows.append(f"{frame.id if frame else '(no frames)'} ({', '.join(details)})")
+    more = f"; {len(instances) - _MAX_CANDIDATES} more" if len(instances) > _MAX_CANDIDATES else ""
+    return invalid(
+        f"{what}; say which: {'; '.join(rows)}{more}.",
+        "Call again with image_frame_id set to one of the IDs listed.",
+    )
 
 
 def window_spec(window: str | None, center: float | None, width: float | None) -> WindowSpec:
@@ -165,6 +216,24 @@ def fetch_and_decode(
         return list(pool.map(one, targets))
 
 
+def saved_pixels(target: FrameTarget, pixels: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
+    """The array to save for save_kind "pixels" (stored values) or "modality" (float32 in modality units), and a
+    note that says what the numbers mean."""
+    attrs = target.attributes
+    units = modality_units(attrs, target.frame.index) or "modality units"
+    if kind == "modality":
+        if pixels.ndim != 2 or (as_text(attrs.get("PhotometricInterpretation")) or "").upper() == "PALETTE COLOR":
+            raise invalid("Colour and palette images have no modality values.", "Use save_kind=pixels (or rendered).")
+        return apply_modality_lut(pixels, attrs, target.frame.index), f"{units}, float32 .npy"
+    note = f"stored values, {pixels.dtype} .npy"
+    if pixels.ndim == 2 and modality_lut_of(attrs) is None:
+        slope, intercept = rescale_of(attrs, target.frame.index)
+        if (slope, intercept) != (1.0, 0.0):
+            sign = "-" if intercept < 0 else "+"
+            note += f"; {units} = value × {slope:g} {sign} {abs(intercept):g} (save_kind=modality saves them)"
+    return pixels, note
+
+
 def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: Mapping[str, Any]) -> str:
     """A patient-free description of the frame shown."""
     layout = FrameLayout.from_attributes(target.attributes)
@@ -177,5 +246,15 @@ def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: 
         f"{layout.columns}×{layout.rows}" + (f" shown {rendered_size[0]}×{rendered_size[1]}" if rendered_size else ""),
     ]
     if window.get("center") is not None:
-        parts.append(f"window C{window['center']:.0f}/W{window['width']:.0f} ({window['source']})")
+        parts.append(window_text(window["center"], window["width"], window["source"], target))
     return " · ".join(p for p in parts if p)
+
+
+def window_text(center: float, width: float, source: str, target: FrameTarget) -> str:
+    """ "window C40/W400 HU (dicom)": the numbers in the modality's units (with 3 significant digits below 10)."""
+    units = modality_units(target.attributes, target.frame.index) if source not in ("voi_lut", "mask") else None
+
+    def number(value: float) -> str:
+        return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.3g}"
+
+    return f"window C{number(center)}/W{number(width)}{' ' + units if units else ''} ({source})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+from dataclasses import replace
 from typing import Annotated, Literal
 
 import numpy as np
@@ -14,9 +16,23 @@ from ..files import output_path, write_file
 from ..imaging.montage import choose_indices, make_montage
 from ..imaging.render import display_size, encode_image, physical_spacing, render_frame, to_display
 from ..imaging.resample import resize
+from ..imaging.window import WindowSpec, apply_modality_lut, auto_window
 from ..runtime import Runtime
-from .common import UID_PATTERN, DatastoreIdArg, ImageSetIdArg, VersionArg
-from .frame_pipeline import FETCH_WORKERS, caption, decode, fetch, fetch_and_decode, locate, pick_series, window_spec
+from .common import UID_PATTERN, DatastoreIdArg, FileNameArg, ImageSetIdArg, VersionArg
+from .frame_pipeline import (
+    FETCH_WORKERS,
+    FrameTarget,
+    caption,
+    decode,
+    fetch,
+    fetch_and_decode,
+    locate,
+    pick_series,
+    saved_pixels,
+    slice_target,
+    window_spec,
+    window_text,
+)
 from .registry import READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
@@ -30,6 +46,10 @@ WindowArg = Annotated[
 ]
 MontageWindowArg = Annotated[str | None, Field(description="As for get_image_frame.")]
 SeriesUidArg = Annotated[str | None, Field(pattern=UID_PATTERN)]
+MONTAGE_MAX_SIDE = 2048  # pixels
+MONTAGE_MAX_BYTES = 768 * 1024  # encoded; about 1 MB as base64 in the answer
+MONTAGE_GAP = 2
+MIN_TILE = 64
 _EXTENSIONS = {
     "image/jph": ".jph",
     "image/jphc": ".jhc",
@@ -52,6 +72,7 @@ class ImageAnswer(ToolOutput):
     window_source: str | None = None
     saved_to: str | None = None
     _image: tuple[bytes, str] | None = PrivateAttr(default=None)
+    _saved_note: str = PrivateAttr(default="")
 
     def show(self, data: bytes, mime_type: str) -> None:
         self._image = (data, mime_type)
@@ -61,9 +82,14 @@ class ImageAnswer(ToolOutput):
         """The encoded image shown (not part of the structured content)."""
         return self._image[0] if self._image else None
 
+    def note_saved(self, note: str) -> None:
+        """What the saved file holds (e.g. its units), said after its path."""
+        self._saved_note = note
+
     def render(self) -> str:
         saved = f"\nSaved to {self.saved_to}" if self.saved_to else ""
-        return f"{self.caption}{saved}"
+        note = f": {self._saved_note}" if self.saved_to and self._saved_note else ""
+        return f"{self.caption}{saved}{note}"
 
     def extra_content(self) -> list[ContentBlock]:
         if self._image is None:
@@ -96,8 +122,8 @@ def get_image_frame(
     max_size: Annotated[int, Field(ge=32, le=2048)] = 512,
     image_format: Literal["png", "jpeg"] = "png",
     include_image: bool = True,
-    save_as: Annotated[str | None, Field(description="File name in the output folder.")] = None,
-    save_kind: Literal["rendered", "encoded", "pixels"] = "rendered",
+    save_as: Annotated[FileNameArg, Field(description="File name in the output folder.")] = None,
+    save_kind: Literal["rendered", "encoded", "pixels", "modality"] = "rendered",
 ) -> FrameAnswer:
     """Look at one image (decoded, windowed PNG/JPEG) with a caption. Address it by series + instance_number or
     slice_index (default: the middle slice), or by image_frame_id."""
@@ -115,7 +141,12 @@ def get_image_frame(
     data, content_type = fetch(rt, datastore_id, image_set_id, target.frame.id)
     pixels = decode(target, data)
     rendered = render_frame(
-        pixels, target.attributes, window=spec, max_size=max_size, image_format=image_format, frame_index=frame_index
+        pixels,
+        target.attributes,
+        window=spec,
+        max_size=max_size,
+        image_format=image_format,
+        frame_index=target.frame.index,
     )
     window_info = {"center": rendered.window_center, "width": rendered.window_width, "source": rendered.window_source}
     answer = FrameAnswer(
@@ -137,14 +168,16 @@ def get_image_frame(
     if save_as:
         if save_kind == "encoded":
             suffix = _EXTENSIONS.get(content_type or "", ".bin")
-            payload = data
-        elif save_kind == "pixels":
+            payload, note = data, f"the frame as stored ({content_type or 'unknown type'})"
+        elif save_kind in ("pixels", "modality"):
+            array, note = saved_pixels(target, pixels, save_kind)
             suffix, buffer = ".npy", io.BytesIO()
-            np.save(buffer, pixels, allow_pickle=False)
+            np.save(buffer, array, allow_pickle=False)
             payload = buffer.getvalue()
         else:
-            suffix, payload = "." + image_format.replace("jpeg", "jpg"), rendered.data
+            suffix, payload, note = "." + image_format.replace("jpeg", "jpg"), rendered.data, ""
         answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), payload))
+        answer.note_saved(note)
     return answer
 
 
@@ -161,7 +194,7 @@ def get_series_montage(
     window_width: float | None = None,
     version_id: VersionArg = None,
     image_format: Literal["png", "jpeg"] = "png",
-    save_as: Annotated[str | None, Field(description="File name in the output folder.")] = None,
+    save_as: Annotated[FileNameArg, Field(description="File name in the output folder.")] = None,
 ) -> ImageAnswer:
     """A series at a glance: evenly spaced frames tiled in one image labelled with instance numbers."""
     window_spec(window, window_center, window_width)  # refuse a bad window before any call
@@ -199,48 +232,87 @@ def montage(
     save_as: str | None,
     workers: int,
 ) -> ImageAnswer:
-    """The montage itself (`workers` = frames fetched at once; 1 fetches one after another)."""
+    """The montage itself (`workers` = frames fetched at once; 1 fetches one after another).
+
+    The picture stays within MONTAGE_MAX_SIDE pixels and MONTAGE_MAX_BYTES encoded: larger asks get smaller
+    tiles, and the caption says so."""
     document = rt.document(datastore_id, image_set_id, version_id)
     series = pick_series(document, series_instance_uid)
     indices = choose_indices(series.frame_count, count)
-    targets = [locate(document, series_uid=series.uid, slice_index=i) for i in indices]
+    targets = [slice_target(series, i) for i in indices]
     spec = window_spec(window, window_center, window_width)
-    frames = fetch_and_decode(rt, datastore_id, image_set_id, targets, size=tile_size, workers=workers)
-    tiles, first = [], None
-    for target, pixels in zip(targets, frames):
-        display = to_display(pixels, target.attributes, spec, frame_index=target.frame.index)
-        first = first or display
-        rows, columns = display.pixels.shape[:2]
-        spacing = physical_spacing(target.attributes, target.frame.index)
-        height, width = display_size(rows, columns, spacing, tile_size)
-        tiles.append(display.pixels if (height, width) == (rows, columns) else resize(display.pixels, height, width))
-    labels = [
-        str(t.instance.instance_number if t.instance.instance_number is not None else t.slice_index + 1)
-        for t in targets
-    ]
-    sheet = make_montage(tiles, labels, tile_size=tile_size)
-    data = encode_image(sheet, image_format)
-    center = first.window_center if first else None
-    window_span = first.window_width if first else None
-    source = first.window_source if first else "none"
+    columns = math.ceil(math.sqrt(len(targets))) if targets else 1
+    tile = min(tile_size, max(MIN_TILE, (MONTAGE_MAX_SIDE - MONTAGE_GAP * (columns - 1)) // columns))
+    frames = fetch_and_decode(rt, datastore_id, image_set_id, targets, size=tile, workers=workers)
+    displays = [to_display(p, t.attributes, spec, frame_index=t.frame.index) for t, p in zip(targets, frames)]
+    if all(d.window_source == "auto" for d in displays):  # one automatic window for all tiles: comparable grey
+        center, width = auto_window(
+            np.concatenate(
+                [apply_modality_lut(p, t.attributes, t.frame.index).ravel() for t, p in zip(targets, frames)]
+            )
+        )
+        shared = WindowSpec.explicit(center, width)
+        displays = [
+            replace(to_display(p, t.attributes, shared, frame_index=t.frame.index), window_source="auto")
+            for t, p in zip(targets, frames)
+        ]
+    labels, legend = tile_labels(targets)
+    while True:
+        tiles = [_tile(d.pixels, t, tile) for d, t in zip(displays, targets)]
+        sheet = make_montage(tiles, labels, columns=columns, tile_size=tile, gap=MONTAGE_GAP)
+        data = encode_image(sheet, image_format)
+        if len(data) <= MONTAGE_MAX_BYTES or tile <= MIN_TILE:
+            break
+        tile = max(MIN_TILE, int(tile * math.sqrt(MONTAGE_MAX_BYTES / len(data)) * 0.95))
     text = (
         f"Montage of {len(targets)} of {series.frame_count} frames · {series.modality or '?'} "
-        f"{series.description or ''} · labels are instance numbers"
+        f"{series.description or ''} · labels: {legend}"
     )
-    if center is not None and window_span is not None:
-        text += f" · window C{center:.0f}/W{window_span:.0f} ({source})"
+    windows = {(d.window_center, d.window_width, d.window_source) for d in displays}
+    first = displays[0]
+    if len(windows) > 1:
+        text += f" · each frame in its own window ({first.window_source})"
+    elif first.window_center is not None and first.window_width is not None:
+        text += " · " + window_text(first.window_center, first.window_width, first.window_source, targets[0])
+    if tile < tile_size:
+        text += f" · tiles shrunk from {tile_size} to {tile} px to keep the image under {MONTAGE_MAX_BYTES // 1024} KB"
     answer = ImageAnswer(
         caption=text,
         width=int(sheet.shape[1]),
         height=int(sheet.shape[0]),
         series_instance_uid=series.uid,
         slice_count=series.frame_count,
-        window_center=center,
-        window_width=window_span,
-        window_source=source,
+        window_center=first.window_center if len(windows) == 1 else None,
+        window_width=first.window_width if len(windows) == 1 else None,
+        window_source=first.window_source,
     )
     answer.show(data, "image/png" if image_format == "png" else "image/jpeg")
     if save_as:
         suffix = ".png" if image_format == "png" else ".jpg"
         answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), data))
     return answer
+
+
+def _tile(pixels: np.ndarray, target: FrameTarget, tile: int) -> np.ndarray:
+    """A frame's display pixels with its physical aspect, at most `tile` pixels on its longer side."""
+    rows, columns = pixels.shape[:2]
+    spacing = physical_spacing(target.attributes, target.frame.index)
+    height, width = display_size(rows, columns, spacing, tile, enlarge=False)
+    return pixels if (height, width) == (rows, columns) else resize(pixels, height, width)
+
+
+def tile_labels(targets: list[FrameTarget]) -> tuple[list[str], str]:
+    """One label per tile, all different: the instance number, plus ":frame" when multi-frame instances are shown,
+    plus "#slice" when instances share numbers; and the legend that says so."""
+
+    def number(target: FrameTarget) -> str:
+        value = target.instance.instance_number
+        return "?" if value is None else str(value)
+
+    multi_frame = any(len(t.instance.frames) > 1 for t in targets)
+    labels = [number(t) + (f":{t.frame.index + 1}" if multi_frame else "") for t in targets]
+    legend = "instance:frame" if multi_frame else "instance numbers"
+    if len(set(labels)) < len(labels):
+        labels = [f"{label}#{t.slice_index + 1}" for label, t in zip(labels, targets)]
+        legend += " #slice"
+    return labels, legend
