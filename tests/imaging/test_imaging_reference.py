@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from reference_pipeline import Comparison, compare_all, pydicom_data_dir, table
 
 #: Differences allowed: lossy JPEG decoded by libjpeg-turbo (ours) and by libjpeg (the reference) differ by a
