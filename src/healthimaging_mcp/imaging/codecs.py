@@ -8,6 +8,7 @@ colour returned as RGB. All functions are pure and keep no global state, so they
 from __future__ import annotations
 
 import math
+import threading
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -327,11 +328,31 @@ def _prepare_for_encoding(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
+_htj2k_encoder_lock = threading.Lock()
+_htj2k_encoder_ready = False
+
+
+def _prime_htj2k_encoder() -> None:
+    """Run one tiny HTJ2K encode alone before any concurrent one.
+
+    OpenJPH (0.26, in imagecodecs) fills its block-coder tables on first use without a lock: two threads
+    encoding at once in a fresh process can produce a corrupt codestream (measured: 4 of 40 fresh processes).
+    """
+    global _htj2k_encoder_ready
+    if _htj2k_encoder_ready:
+        return
+    with _htj2k_encoder_lock:
+        if not _htj2k_encoder_ready:
+            imagecodecs.htj2k_encode(np.zeros((8, 8), np.uint16), reversible=True)
+            _htj2k_encoder_ready = True
+
+
 def encode_lossless(pixels: np.ndarray, storage_format: str = "HTJ2K") -> EncodedFrame:
     """Encode one frame reversibly: HTJ2K RPCL with TLM markers (`.4.202`) or a J2K codestream (`.4.90`)."""
     array = _prepare_for_encoding(pixels)
     target = lossless_target_for(storage_format)
     if storage_format == "HTJ2K":
+        _prime_htj2k_encoder()
         levels = resolution_levels_for(array.shape[0], array.shape[1])
         data = imagecodecs.htj2k_encode(
             array,
