@@ -9,7 +9,8 @@ from typing import Any
 from mcp import Client
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
-from healthimaging_mcp.dicom.views import render_summary, summarize
+from healthimaging_mcp.dicom.views.build import summarize
+from healthimaging_mcp.dicom.views.text import render_summary
 from healthimaging_mcp.local.seeding import LOCAL_CALLER
 
 from .async_harness import AsyncCase, compare_async

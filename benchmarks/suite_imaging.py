@@ -20,7 +20,8 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
-from healthimaging_mcp.imaging.codecs import FrameLayout, decode_frame
+from healthimaging_mcp.imaging.codecs import decode_frame
+from healthimaging_mcp.imaging.layout import FrameLayout
 from healthimaging_mcp.imaging.render import ImageFormat, RenderedImage, render_frame
 from healthimaging_mcp.imaging.window import WindowSpec
 from healthimaging_mcp.local.seeding import LOCAL_CALLER

@@ -29,13 +29,13 @@ from pydicom.uid import ImplicitVRLittleEndian
 from healthimaging_mcp.imaging.codecs import decode_frame
 from healthimaging_mcp.imaging.dataset_pixels import (
     frame_layout,
-    is_encapsulated,
     iter_encoded_frames,
     iter_frames,
     number_of_frames,
     transfer_syntax_of,
 )
 from healthimaging_mcp.imaging.render import to_display
+from healthimaging_mcp.imaging.syntaxes import NATIVE_SYNTAXES
 from healthimaging_mcp.imaging.window import WindowSpec, mask_maximum
 
 PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
@@ -115,7 +115,7 @@ def _indices(count: int) -> list[int]:
 
 def our_frames(ds: Dataset, wanted: list[int]) -> dict[int, np.ndarray]:
     """Our decoder's frames `wanted` of `ds` (encapsulated: our codecs on each frame's codestream)."""
-    if is_encapsulated(ds):
+    if transfer_syntax_of(ds) not in NATIVE_SYNTAXES:  # encapsulated (compressed or .1.2.1.98)
         layout, syntax = frame_layout(ds), transfer_syntax_of(ds)
         return {i: decode_frame(data, syntax, layout) for i, data in enumerate(iter_encoded_frames(ds)) if i in wanted}
     return {i: frame for i, frame in enumerate(iter_frames(ds)) if i in wanted}

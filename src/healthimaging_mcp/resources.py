@@ -5,7 +5,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
-from .dicom.views import summarize
+from .dicom.views.build import summarize
 from .errors import HealthImagingError
 from .runtime import Runtime
 from .tools.datastores import Datastore

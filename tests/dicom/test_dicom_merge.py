@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from healthimaging_mcp.dicom.patch import PatchError, merge_documents, select_instances
+from healthimaging_mcp.dicom.merge import merge_documents, select_instances
+from healthimaging_mcp.dicom.patch_rules import PatchError
 
 CT = "2.25.200"
 MR = "2.25.300"

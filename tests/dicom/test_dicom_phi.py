@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
-from healthimaging_mcp.dicom.phi import PHI_KEYWORDS, PHI_SUMMARY_KEYS, PHI_VIEW_FIELDS, Pseudonymizer
-from healthimaging_mcp.dicom.views import MetadataSummary, instance_detail, render_summary, summarize
+from healthimaging_mcp.dicom.phi import Pseudonymizer
+from healthimaging_mcp.dicom.phi_rules import PHI_KEYWORDS, PHI_SUMMARY_KEYS, PHI_VIEW_FIELDS
+from healthimaging_mcp.dicom.views.build import instance_detail, summarize
+from healthimaging_mcp.dicom.views.models import MetadataSummary
+from healthimaging_mcp.dicom.views.text import render_summary
 
 SECRET = b"test-secret"
 

@@ -6,8 +6,9 @@ from typing import Any
 import pydicom
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
+from healthimaging_mcp.dicom.key_elements import hierarchy_key_elements, key_element_conflicts
 from healthimaging_mcp.dicom.normalize import normalize_instance
-from healthimaging_mcp.dicom.summary import dicom_tags_summary, hierarchy_key_elements, key_element_conflicts
+from healthimaging_mcp.dicom.search_tags import dicom_tags_summary
 
 
 def test_dicom_tags_summary_builds_the_search_summary_object(document: dict[str, Any]) -> None:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import pytest
 from dicom_views_testdata import document_of, json_length, make_document, make_series
 
-from healthimaging_mcp.dicom.budget import fit_to_budget, shorten_value
-from healthimaging_mcp.dicom.dates import iso_date, iso_time
 from healthimaging_mcp.dicom.document import ImageSetDocument
-from healthimaging_mcp.dicom.views import (
-    ViewError,
-    instance_detail,
-    render_instance_detail,
-    render_series_detail,
-    render_summary,
-    series_detail,
-    summarize,
-)
+from healthimaging_mcp.dicom.values import iso_date, iso_time
+from healthimaging_mcp.dicom.views.budget import fit_to_budget, shorten_value
+from healthimaging_mcp.dicom.views.build import instance_detail, series_detail, summarize
+from healthimaging_mcp.dicom.views.models import ViewError
+from healthimaging_mcp.dicom.views.text import render_instance_detail, render_series_detail, render_summary
 
 # --- instance detail -----------------------------------------------------------------------------------
 

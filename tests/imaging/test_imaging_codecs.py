@@ -9,7 +9,6 @@ import pytest
 from healthimaging_mcp.imaging.codecs import (
     FrameDecodeError,
     FrameEncodeError,
-    FrameLayout,
     decode_frame,
     encode_for_storage,
     encode_lossless,
@@ -18,6 +17,7 @@ from healthimaging_mcp.imaging.codecs import (
     resolution_levels_for,
 )
 from healthimaging_mcp.imaging.headers import parse_j2k_header
+from healthimaging_mcp.imaging.layout import FrameLayout
 from healthimaging_mcp.imaging.native import encode_uncompressed, pack_bits
 
 RNG = np.random.default_rng(1234)

@@ -16,7 +16,7 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import call, images_of, ok
 
-from healthimaging_mcp.imaging.attributes import find_value
+from healthimaging_mcp.dicom.values import find_value
 from healthimaging_mcp.imaging.orientation import draw_edge_labels, edge_labels
 from healthimaging_mcp.imaging.resample import resize
 from healthimaging_mcp.local.service import LocalService

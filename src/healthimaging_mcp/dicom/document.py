@@ -92,11 +92,6 @@ class InstanceView:
         return as_int(self.attributes.get("InstanceNumber"))
 
     @property
-    def sop_class_uid(self) -> str | None:
-        """SOPClassUID, when present."""
-        return as_text(self.attributes.get("SOPClassUID"))
-
-    @property
     def number_of_frames(self) -> int:
         """How many frames the metadata lists for this instance."""
         return len(self.frames)

@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cache
 from types import ModuleType
 
-__all__ = ["dictionary_entry", "is_hex_key", "is_private_tag", "keyword_or_hex", "tag_of"]
+__all__ = [
+    "DictionaryEntry",
+    "dictionary_entries",
+    "dictionary_entry",
+    "is_hex_key",
+    "is_private_tag",
+    "keyword_or_hex",
+    "tag_of",
+    "vr_of",
+]
+
+DictionaryEntry = tuple[str, str, str, str, str]
+"""A public data dictionary entry: VR, VM, name, retired flag, keyword."""
 
 _HEX_KEY = re.compile(r"[0-9A-Fa-f]{8}")
 
@@ -35,7 +48,13 @@ def is_hex_key(key: str) -> bool:
     return bool(_HEX_KEY.fullmatch(key))
 
 
-def dictionary_entry(tag: int) -> tuple[str, str, str, str, str] | None:
+def dictionary_entries() -> Mapping[int, DictionaryEntry]:
+    """The public data dictionary by tag (repeating groups not included)."""
+    entries: Mapping[int, DictionaryEntry] = _datadict().DicomDictionary
+    return entries
+
+
+def dictionary_entry(tag: int) -> DictionaryEntry | None:
     """The public dictionary entry (VR, VM, name, retired, keyword) for ``tag``, or ``None``.
 
     Repeating groups (overlays, curves) resolve only for their first group (e.g. ``60003000``), so each
@@ -45,12 +64,13 @@ def dictionary_entry(tag: int) -> tuple[str, str, str, str, str] | None:
     if is_private_tag(tag):
         return None
     datadict = _datadict()
-    entry = datadict.DicomDictionary.get(tag)
+    entry: DictionaryEntry | None = datadict.DicomDictionary.get(tag)
     if entry is not None:
         return entry
     mask = datadict.mask_match(tag)
     if mask is not None and int(mask.replace("x", "0"), 16) == tag:
-        return datadict.RepeatersDictionary[mask]
+        repeater: DictionaryEntry = datadict.RepeatersDictionary[mask]
+        return repeater
     return None
 
 
@@ -66,7 +86,21 @@ def tag_of(key: str) -> int | None:
     """The tag a metadata key names (keyword or 8 hex digits), or ``None`` if it names none."""
     if is_hex_key(key):
         return int(key, 16)
-    tag = _datadict().tag_for_keyword(key)
+    tag: int | None = _datadict().tag_for_keyword(key)
     if tag is not None:
         return tag
     return _repeater_base_tags().get(key)
+
+
+def vr_of(key: str, vrs: Mapping[str, str] | None = None) -> str | None:
+    """The VR of a metadata key: from ``vrs`` (an instance's ``DICOMVRs``, by key or by the tag's hex key),
+    else from the data dictionary; ``None`` for a private or unknown tag ``vrs`` does not name."""
+    if vrs is not None and key in vrs:
+        return vrs[key]
+    tag = tag_of(key)
+    if tag is None:
+        return None
+    if vrs is not None and f"{tag:08X}" in vrs:
+        return vrs[f"{tag:08X}"]
+    entry = dictionary_entry(tag)
+    return entry[0] if entry is not None else None

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from healthimaging_mcp.dicom.document_editor import DocumentEditor
+from healthimaging_mcp.dicom.key_elements import key_element_conflicts
 from healthimaging_mcp.dicom.patch_rules import PatchError, check_object, check_schema_version, check_shape
-from healthimaging_mcp.dicom.summary import key_element_conflicts
-from healthimaging_mcp.dicom.writer import DocumentWriter
 
-__all__ = ["PatchError", "merge_documents", "select_instances"]
+__all__ = ["merge_documents", "select_instances"]
 
 
 def select_instances(doc: Mapping[str, Any], copiable: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -58,15 +58,15 @@ def merge_documents(destination: Mapping[str, Any], source_subset: Mapping[str, 
     source has are added; with ``force`` the destination's Patient/Study/Series attributes stay unchanged.
     A source instance replaces the destination instance with the same SOP Instance UID.
     """
-    writer = DocumentWriter(destination)
+    editor = DocumentEditor(destination)
     source_series = (source_subset.get("Study") or {}).get("Series") or {}
-    _check_merge_conflicts(writer, source_subset, source_series, force)
+    _check_merge_conflicts(editor, source_subset, source_series, force)
     if not force:
         for level in ("Patient", "Study"):
-            missing = _missing(writer.read_level(level), (source_subset.get(level) or {}).get("DICOM"))
+            missing = _missing(editor.read_level(level), (source_subset.get(level) or {}).get("DICOM"))
             if missing:
-                writer.level_dicom(level).update(missing)
-    owner = {sop: uid for uid, s in writer.read_series_map().items() for sop in (s.get("Instances") or {})}
+                editor.level_dicom(level).update(missing)
+    owner = {sop: uid for uid, s in editor.read_series_map().items() for sop in (s.get("Instances") or {})}
     seen: dict[str, str] = {}
     for series_uid, series in source_series.items():
         for sop in series.get("Instances") or {}:
@@ -74,22 +74,22 @@ def merge_documents(destination: Mapping[str, Any], source_subset: Mapping[str, 
                 raise PatchError(f"source: SOP Instance UID {sop} is in series {seen[sop]} and {series_uid}")
             seen[sop] = series_uid
             if owner.get(sop, series_uid) != series_uid:
-                writer.remove_instance(owner.pop(sop), sop)
-        if series_uid not in writer.read_series_map():
-            writer.series_map()[series_uid] = {**series, "Instances": dict(series.get("Instances") or {})}
+                editor.remove_instance(owner.pop(sop), sop)
+        if series_uid not in editor.read_series_map():
+            editor.series_map()[series_uid] = {**series, "Instances": dict(series.get("Instances") or {})}
             continue
         if not force:
-            current = writer.read_series(series_uid, "destination").get("DICOM") or {}
+            current = editor.read_series(series_uid, "destination").get("DICOM") or {}
             missing = _missing(current, series.get("DICOM"))
             if missing:
-                writer.own(writer.series(series_uid), "DICOM").update(missing)
+                editor.own(editor.series(series_uid), "DICOM").update(missing)
         if series.get("Instances"):
-            writer.instances(series_uid).update(series["Instances"])
-    return writer.doc
+            editor.instances(series_uid).update(series["Instances"])
+    return editor.doc
 
 
 def _check_merge_conflicts(
-    writer: DocumentWriter, source: Mapping[str, Any], source_series: Mapping[str, Any], force: bool
+    editor: DocumentEditor, source: Mapping[str, Any], source_series: Mapping[str, Any], force: bool
 ) -> None:
     if force:
         return
@@ -101,9 +101,9 @@ def _check_merge_conflicts(
 
     source_study = (source.get("Study") or {}).get("DICOM") or {}
     source_patient = (source.get("Patient") or {}).get("DICOM") or {}
-    compare("", {**writer.read_level("Study"), **writer.read_level("Patient")}, {**source_study, **source_patient})
+    compare("", {**editor.read_level("Study"), **editor.read_level("Patient")}, {**source_study, **source_patient})
     for uid, series in source_series.items():
-        existing = writer.read_series_map().get(uid)
+        existing = editor.read_series_map().get(uid)
         if isinstance(existing, Mapping):
             compare(f"series {uid} ", existing.get("DICOM") or {}, series.get("DICOM") or {})
     if problems:

@@ -19,24 +19,10 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
-from healthimaging_mcp.dicom.keys import (
-    dictionary_entry,
-    is_hex_key,
-    is_private_tag,
-    keyword_or_hex,
-    tag_of,
-)
+from healthimaging_mcp.dicom.keys import dictionary_entry, is_hex_key, is_private_tag, keyword_or_hex
 from healthimaging_mcp.dicom.levels import level_of
 
-__all__ = [
-    "DEFAULT_MAX_INLINE_BYTES",
-    "NormalizationError",
-    "NormalizedInstance",
-    "keyword_or_hex",
-    "normalize_dataset",
-    "normalize_instance",
-    "tag_of",
-]
+__all__ = ["DEFAULT_MAX_INLINE_BYTES", "NormalizationError", "NormalizedInstance", "normalize_instance"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,14 +91,6 @@ def normalize_instance(ds: Dataset, *, max_inline_bytes: int = DEFAULT_MAX_INLIN
         sop_instance_uid=sop_uid,
         omitted=ctx.omitted,
     )
-
-
-def normalize_dataset(
-    ds: Dataset, *, vrs: dict[str, str] | None = None, max_inline_bytes: int = DEFAULT_MAX_INLINE_BYTES
-) -> dict[str, Any]:
-    """Normalise every element of ``ds`` into one flat object (as for a sequence item)."""
-    ctx = _Context(vrs=vrs if vrs is not None else {}, omitted=[], max_inline_bytes=max_inline_bytes)
-    return _object(ds, ctx)
 
 
 def _object(ds: Dataset, ctx: _Context) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Apply UpdateImageSetMetadata documents (and, re-exported, CopyImageSet selection/merge) as pure functions.
+"""Apply UpdateImageSetMetadata documents as pure functions.
 
 Results are new documents that share every branch they did not change with their inputs (copy-on-write),
 so large image sets stay cheap to edit. Inputs are never mutated; treat inputs and results as immutable.
@@ -11,9 +11,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from healthimaging_mcp.dicom.document_editor import DocumentEditor
 from healthimaging_mcp.dicom.keys import is_hex_key, is_private_tag
 from healthimaging_mcp.dicom.levels import Level
-from healthimaging_mcp.dicom.merge import merge_documents, select_instances
 from healthimaging_mcp.dicom.patch_rules import (
     PROTECTED_KEYWORDS,
     PatchError,
@@ -23,9 +23,8 @@ from healthimaging_mcp.dicom.patch_rules import (
     check_shape,
     check_vr,
 )
-from healthimaging_mcp.dicom.writer import DocumentWriter
 
-__all__ = ["PatchError", "apply_updates", "merge_documents", "select_instances"]
+__all__ = ["apply_updates"]
 
 _MISSING = object()
 
@@ -89,18 +88,18 @@ def _guard(key: str, tag: int, where: str, force: bool) -> None:
         raise PatchError(f"{where}: changing {key} needs force=true (it identifies the data in the hierarchy)")
 
 
-def _remove(writer: DocumentWriter, edit: _Edit, force: bool) -> None:
+def _remove(editor: DocumentEditor, edit: _Edit, force: bool) -> None:
     if edit.level in ("Series", "Instance") and edit.empty:
         assert edit.series_uid is not None
         if edit.level == "Series":
-            writer.read_series(edit.series_uid, edit.where)
-            writer.remove_series(edit.series_uid)
+            editor.read_series(edit.series_uid, edit.where)
+            editor.remove_series(edit.series_uid)
         else:
             assert edit.sop_uid is not None
-            writer.read_instance(edit.series_uid, edit.sop_uid, edit.where)
-            writer.remove_instance(edit.series_uid, edit.sop_uid)
+            editor.read_instance(edit.series_uid, edit.sop_uid, edit.where)
+            editor.remove_instance(edit.series_uid, edit.sop_uid)
         return
-    current = _read_dicom(writer, edit)  # also checks that the series / instance exists
+    current = _read_dicom(editor, edit)  # also checks that the series / instance exists
     if not edit.attributes:
         return
     for key in edit.attributes:
@@ -108,48 +107,48 @@ def _remove(writer: DocumentWriter, edit: _Edit, force: bool) -> None:
         _guard(key, tag, edit.where, force)
         if key not in current:
             raise PatchError(f"{edit.where}: cannot remove {key}; it is not present at this level")
-    target = _write_dicom(writer, edit)
+    target = _write_dicom(editor, edit)
     for key in edit.attributes:
         del target[key]
-    if edit.level == "Instance" and any(key in (_read_vrs(writer, edit)) for key in edit.attributes):
-        vrs = _write_vrs(writer, edit)
+    if edit.level == "Instance" and any(key in (_read_vrs(editor, edit)) for key in edit.attributes):
+        vrs = _write_vrs(editor, edit)
         for key in edit.attributes:
             vrs.pop(key, None)
 
 
-def _read_dicom(writer: DocumentWriter, edit: _Edit) -> Mapping[str, Any]:
+def _read_dicom(editor: DocumentEditor, edit: _Edit) -> Mapping[str, Any]:
     if edit.level in ("Patient", "Study"):
-        return writer.read_level(edit.level)
+        return editor.read_level(edit.level)
     assert edit.series_uid is not None
     if edit.level == "Series":
-        return writer.read_series(edit.series_uid, edit.where).get("DICOM") or {}
+        return editor.read_series(edit.series_uid, edit.where).get("DICOM") or {}
     assert edit.sop_uid is not None
-    return writer.read_instance(edit.series_uid, edit.sop_uid, edit.where).get("DICOM") or {}
+    return editor.read_instance(edit.series_uid, edit.sop_uid, edit.where).get("DICOM") or {}
 
 
-def _write_dicom(writer: DocumentWriter, edit: _Edit) -> dict[str, Any]:
+def _write_dicom(editor: DocumentEditor, edit: _Edit) -> dict[str, Any]:
     if edit.level in ("Patient", "Study"):
-        return writer.level_dicom(edit.level)
+        return editor.level_dicom(edit.level)
     assert edit.series_uid is not None
     if edit.level == "Series":
-        return writer.own(writer.series(edit.series_uid), "DICOM")
+        return editor.own(editor.series(edit.series_uid), "DICOM")
     assert edit.sop_uid is not None
-    return writer.own(writer.instance(edit.series_uid, edit.sop_uid), "DICOM")
+    return editor.own(editor.instance(edit.series_uid, edit.sop_uid), "DICOM")
 
 
-def _read_vrs(writer: DocumentWriter, edit: _Edit) -> Mapping[str, Any]:
+def _read_vrs(editor: DocumentEditor, edit: _Edit) -> Mapping[str, Any]:
     assert edit.series_uid is not None and edit.sop_uid is not None
-    return writer.read_instance(edit.series_uid, edit.sop_uid, edit.where).get("DICOMVRs") or {}
+    return editor.read_instance(edit.series_uid, edit.sop_uid, edit.where).get("DICOMVRs") or {}
 
 
-def _write_vrs(writer: DocumentWriter, edit: _Edit) -> dict[str, Any]:
+def _write_vrs(editor: DocumentEditor, edit: _Edit) -> dict[str, Any]:
     assert edit.series_uid is not None and edit.sop_uid is not None
-    return writer.own(writer.instance(edit.series_uid, edit.sop_uid), "DICOMVRs")
+    return editor.own(editor.instance(edit.series_uid, edit.sop_uid), "DICOMVRs")
 
 
-def _update(writer: DocumentWriter, edit: _Edit, force: bool) -> None:
-    current = _read_dicom(writer, edit)  # also checks that the series / instance exists
-    existing_vrs = _read_vrs(writer, edit) if edit.level == "Instance" else {}
+def _update(editor: DocumentEditor, edit: _Edit, force: bool) -> None:
+    current = _read_dicom(editor, edit)  # also checks that the series / instance exists
+    existing_vrs = _read_vrs(editor, edit) if edit.level == "Instance" else {}
     new_vrs: dict[str, str] = {}
     for key, vr in edit.vrs.items():
         new_vrs[key] = check_vr(key, vr, edit.where)
@@ -167,28 +166,28 @@ def _update(writer: DocumentWriter, edit: _Edit, force: bool) -> None:
             raise PatchError(f"{edit.where}: {key} needs a DICOMVRs entry giving its VR, e.g. {{{key!r}: 'LO'}}")
         changed[key] = copy.deepcopy(value)
     if changed:
-        _write_dicom(writer, edit).update(changed)
+        _write_dicom(editor, edit).update(changed)
     if any(existing_vrs.get(key) != vr for key, vr in new_vrs.items()):
-        _write_vrs(writer, edit).update(new_vrs)
-    _follow_uid_change(writer, edit, changed)
+        _write_vrs(editor, edit).update(new_vrs)
+    _follow_uid_change(editor, edit, changed)
 
 
-def _follow_uid_change(writer: DocumentWriter, edit: _Edit, changed: Mapping[str, Any]) -> None:
+def _follow_uid_change(editor: DocumentEditor, edit: _Edit, changed: Mapping[str, Any]) -> None:
     """Re-key a series or instance whose own UID was changed (with force)."""
     if edit.level == "Series" and "SeriesInstanceUID" in changed:
         assert edit.series_uid is not None
-        old, new = writer.series_uid(edit.series_uid), changed["SeriesInstanceUID"]
-        if not isinstance(new, str) or not new or (new != old and new in writer.read_series_map()):
+        old, new = editor.series_uid(edit.series_uid), changed["SeriesInstanceUID"]
+        if not isinstance(new, str) or not new or (new != old and new in editor.read_series_map()):
             raise PatchError(f"{edit.where}: SeriesInstanceUID {new!r} is empty or used by another series")
-        writer.replace(writer.own(writer.doc, "Study"), "Series", _rekey(writer.series_map(), old, new))
-        writer.renamed_series[edit.series_uid] = new
+        editor.replace(editor.own(editor.doc, "Study"), "Series", _rekey(editor.series_map(), old, new))
+        editor.renamed_series[edit.series_uid] = new
     if edit.level == "Instance" and "SOPInstanceUID" in changed:
         assert edit.series_uid is not None and edit.sop_uid is not None
         new = changed["SOPInstanceUID"]
-        if not isinstance(new, str) or not new or (new != edit.sop_uid and new in writer.all_sop_uids()):
+        if not isinstance(new, str) or not new or (new != edit.sop_uid and new in editor.all_sop_uids()):
             raise PatchError(f"{edit.where}: SOPInstanceUID {new!r} is empty or used by another instance")
-        instances = _rekey(writer.instances(edit.series_uid), edit.sop_uid, new)
-        writer.replace(writer.series(edit.series_uid), "Instances", instances)
+        instances = _rekey(editor.instances(edit.series_uid), edit.sop_uid, new)
+        editor.replace(editor.series(edit.series_uid), "Instances", instances)
 
 
 def apply_updates(
@@ -203,9 +202,9 @@ def apply_updates(
         raise PatchError("nothing to change: give updatableAttributes and/or removableAttributes")
     updates = list(_edits(updatable, "updatableAttributes")) if updatable is not None else []
     removals = list(_edits(removable, "removableAttributes")) if removable is not None else []
-    writer = DocumentWriter(doc)
+    editor = DocumentEditor(doc)
     for edit in removals:
-        _remove(writer, edit, force)
+        _remove(editor, edit, force)
     for edit in updates:
-        _update(writer, edit, force)
-    return writer.doc
+        _update(editor, edit, force)
+    return editor.doc

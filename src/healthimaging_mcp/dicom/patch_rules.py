@@ -8,8 +8,9 @@ from typing import Any
 
 from pydicom.valuerep import VR
 
-from healthimaging_mcp.dicom.keys import dictionary_entry, is_hex_key, is_private_tag, tag_of
+from healthimaging_mcp.dicom.keys import dictionary_entry, is_hex_key, is_private_tag, tag_of, vr_of
 from healthimaging_mcp.dicom.levels import Level, level_of
+from healthimaging_mcp.dicom.search_tags import MAX_LENGTHS
 
 __all__ = [
     "PROTECTED_KEYWORDS",
@@ -25,18 +26,6 @@ PROTECTED_KEYWORDS = frozenset({"StudyInstanceUID", "SeriesInstanceUID", "SOPIns
 """Changing these needs ``force`` (as do private tags)."""
 
 _VALID_VRS = frozenset(str(vr) for vr in VR if " or " not in str(vr))
-_MAX_LENGTHS = {
-    "PatientName": 256,
-    "PatientID": 256,
-    "PatientBirthDate": 18,
-    "PatientSex": 16,
-    "StudyInstanceUID": 256,
-    "StudyID": 16,
-    "StudyDescription": 64,
-    "AccessionNumber": 256,
-    "StudyDate": 18,
-    "StudyTime": 28,
-}
 _NOT_DICOM = {
     "ImageFrames": "image frames cannot be edited; only DICOM attributes can",
     "StoredTransferSyntaxUID": "the stored transfer syntax is set by the service",
@@ -97,7 +86,7 @@ def check_attribute(key: str, level: Level, where: str, *, value: Any = None, ch
     if expected != level:
         raise PatchError(f"{where}: {key} belongs at {expected} level; put it under {expected}.DICOM")
     if check_value:
-        _check_value(key, value, where, is_sequence=entry is not None and entry[0] == "SQ")
+        _check_value(key, value, where, is_sequence=vr_of(key) == "SQ")
     return tag
 
 
@@ -109,16 +98,9 @@ def _check_value(key: str, value: Any, where: str, *, is_sequence: bool) -> None
             raise PatchError(f"{where}.{key} is a sequence: give a list of JSON objects (or null)")
         for index, item in enumerate(value):
             for item_key, item_value in item.items():
-                item_tag = tag_of(item_key)
-                if item_tag is None:
+                if tag_of(item_key) is None:
                     raise PatchError(f"{where}.{key}[{index}]: {item_key!r} is not a DICOM keyword or hex tag")
-                item_entry = dictionary_entry(item_tag)
-                _check_value(
-                    item_key,
-                    item_value,
-                    f"{where}.{key}[{index}]",
-                    is_sequence=item_entry is not None and item_entry[0] == "SQ",
-                )
+                _check_value(item_key, item_value, f"{where}.{key}[{index}]", is_sequence=vr_of(item_key) == "SQ")
         return
     values = value if isinstance(value, list) else [value]
     for item in values:
@@ -126,6 +108,6 @@ def _check_value(key: str, value: Any, where: str, *, is_sequence: bool) -> None
             raise PatchError(f"{where}.{key}: values must be strings, numbers or null, not {type(item).__name__}")
         if isinstance(item, float) and not math.isfinite(item):
             raise PatchError(f"{where}.{key}: numbers must be finite")
-    limit = _MAX_LENGTHS.get(key)
+    limit = MAX_LENGTHS.get(key)
     if limit is not None and isinstance(value, str) and len(value) > limit:
         raise PatchError(f"{where}.{key} is {len(value)} characters long; HealthImaging allows at most {limit}")

@@ -61,17 +61,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from healthimaging_mcp.dicom.phi_rules import (
-    DATE,
-    KINDS,
-    NAME,
-    PHI_KEYWORDS,
-    PHI_SUMMARY_KEYS,
-    PHI_VIEW_FIELDS,
-    phi_kind,
-)
+from healthimaging_mcp.dicom.phi_rules import DATE, KINDS, NAME, phi_kind
 
-__all__ = ["KINDS", "PHI_KEYWORDS", "PHI_SUMMARY_KEYS", "PHI_VIEW_FIELDS", "Pseudonymizer", "phi_kind"]
+__all__ = ["Pseudonymizer"]
 
 T = TypeVar("T")
 
@@ -192,7 +184,7 @@ class Pseudonymizer:
 
     @staticmethod
     def _attribute_row_kind(node: Mapping[str, Any]) -> str | None:
-        """For ``{"keyword": …, "value": …}`` rows (views.AttributeRow): the kind of the row's keyword."""
+        """For ``{"keyword": …, "value": …}`` rows (views.models.AttributeRow): the kind of the row's keyword."""
         keyword = node.get("keyword")
         if not isinstance(keyword, str) or "value" not in node:
             return None

@@ -6,7 +6,7 @@ documents, the ``DICOMTags`` members of search summaries, and the snake_case fie
 
 from __future__ import annotations
 
-from pydicom import datadict
+from healthimaging_mcp.dicom.keys import dictionary_entries, tag_of
 
 __all__ = [
     "KINDS",
@@ -89,7 +89,7 @@ _EXPLICIT_KEYWORDS: dict[str, str] = {
 }
 
 _PERSON_NAME_KEYWORDS: dict[str, str] = {
-    entry[4]: NAME for entry in datadict.DicomDictionary.values() if entry[0] == "PN" and entry[4]
+    entry[4]: NAME for entry in dictionary_entries().values() if entry[0] == "PN" and entry[4]
 }
 """Every attribute whose dictionary VR is PN (patient, physicians, operators, observers, authors …)."""
 
@@ -99,7 +99,7 @@ PHI_KEYWORDS: frozenset[str] = frozenset(_KEYWORD_KINDS)
 
 _TAG_KINDS: dict[str, str] = {}
 for _keyword, _kind in _KEYWORD_KINDS.items():
-    _tag = datadict.tag_for_keyword(_keyword)
+    _tag = tag_of(_keyword)
     if _tag is not None:
         _TAG_KINDS[f"{_tag:08X}"] = _kind
 

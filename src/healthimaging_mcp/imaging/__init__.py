@@ -1,60 +1,21 @@
 """Pure image pipeline: decode stored frames, encode lossless HTJ2K / JPEG 2000, window, render. No I/O.
 
-Modules: `syntaxes` (transfer syntax facts), `codecs` (decode/encode one frame, checksum),
-`dataset_pixels` (frames of a pydicom Dataset), `window` (modality LUT, VOI), `palette`,
-`resample` (numpy resize), `render` (PNG/JPEG of a frame), `montage` (labelled contact sheets).
+Modules:
+
+- ``syntaxes``: transfer syntax facts (families, what HealthImaging stores each as).
+- ``layout``: the Image Pixel module of one frame (``FrameLayout``).
+- ``headers``: JPEG / JPEG 2000 codestream headers.
+- ``native``: uncompressed and RLE frames.
+- ``codecs``: decode one frame of any supported syntax, encode lossless, checksum.
+- ``dataset_pixels``: the frames of a pydicom Dataset.
+- ``lut``: Modality / VOI LUT sequence tables.
+- ``window``: modality LUT (rescale, dose scaling) and VOI (windows, presets).
+- ``palette``: PALETTE COLOR lookup tables.
+- ``resample``: numpy resizing.
+- ``render``: a frame as PNG / JPEG, windowed, with physical aspect and orientation letters.
+- ``orientation``: patient orientation letters at the image edges.
+- ``montage``: labelled contact sheets.
+- ``font``, ``png``: the bitmap font for labels, the fast PNG writer.
+
+DICOM values are read with ``healthimaging_mcp.dicom.values``.
 """
-
-from __future__ import annotations
-
-from healthimaging_mcp.lazy import lazy_exports
-
-_EXPORTS = {
-    "EncodedFrame": "codecs",
-    "FrameDecodeError": "codecs",
-    "FrameEncodeError": "codecs",
-    "FrameLayout": "codecs",
-    "decode_frame": "codecs",
-    "encode_for_storage": "codecs",
-    "encode_lossless": "codecs",
-    "lossless_encoding_supported": "codecs",
-    "pixel_checksum": "codecs",
-    "choose_indices": "montage",
-    "make_montage": "montage",
-    "DisplayImage": "render",
-    "RenderedImage": "render",
-    "render_frame": "render",
-    "to_display": "render",
-    "WINDOW_PRESETS": "window",
-    "ResolvedWindow": "window",
-    "WindowSpec": "window",
-    "apply_modality_lut": "window",
-    "apply_voi": "window",
-}
-
-
-__getattr__ = lazy_exports(__name__, _EXPORTS)
-
-
-__all__ = [
-    "WINDOW_PRESETS",
-    "DisplayImage",
-    "EncodedFrame",
-    "FrameDecodeError",
-    "FrameEncodeError",
-    "FrameLayout",
-    "RenderedImage",
-    "ResolvedWindow",
-    "WindowSpec",
-    "apply_modality_lut",
-    "apply_voi",
-    "choose_indices",
-    "decode_frame",
-    "encode_for_storage",
-    "encode_lossless",
-    "lossless_encoding_supported",
-    "make_montage",
-    "pixel_checksum",
-    "render_frame",
-    "to_display",
-]

@@ -42,7 +42,6 @@ __all__ = [
     "EncodedFrame",
     "FrameDecodeError",
     "FrameEncodeError",
-    "FrameLayout",
     "decode_frame",
     "encode_for_storage",
     "encode_lossless",

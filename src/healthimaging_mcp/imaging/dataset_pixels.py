@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_frames
-from pydicom.pixels import iter_pixels
+from pydicom.pixels.utils import iter_pixels
 
-from .attributes import get_value, to_int
+from ..dicom.values import as_int, get_value
 from .codecs import FrameDecodeError, decode_frame
 from .layout import FrameLayout
 from .native import encode_uncompressed
@@ -46,15 +46,10 @@ def number_of_frames(ds: Dataset) -> int:
     raw: Any = get_value(ds, "NumberOfFrames")
     if raw is None or raw == "":
         return 1
-    count = to_int(raw)
+    count = as_int(raw)
     if count is None or count < 0:
         raise FrameDecodeError(f"invalid NumberOfFrames {raw!r}")
     return max(count, 1)
-
-
-def is_encapsulated(ds: Dataset) -> bool:
-    """True when the pixel data is encapsulated (compressed or .1.2.1.98) rather than native."""
-    return transfer_syntax_of(ds) not in NATIVE_SYNTAXES
 
 
 def iter_frames(ds: Dataset) -> Iterator[np.ndarray]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .attributes import get_value, to_int, to_text
+from ..dicom.values import DicomAttributes, as_int, as_text, get_value
 
 MONOCHROME_INTERPRETATIONS = frozenset({"MONOCHROME1", "MONOCHROME2"})
 YBR_FULL_INTERPRETATIONS = frozenset({"YBR_FULL", "YBR_FULL_422"})
@@ -38,16 +37,16 @@ class FrameLayout:
             raise ValueError(f"unsupported SamplesPerPixel {self.samples_per_pixel}")
 
     @classmethod
-    def from_attributes(cls, attrs: Mapping[str, Any] | Any) -> FrameLayout:
+    def from_attributes(cls, attrs: DicomAttributes) -> FrameLayout:
         """Build from DICOM keywords in a HealthImaging metadata dict or a pydicom Dataset."""
-        rows = to_int(get_value(attrs, "Rows"))
-        columns = to_int(get_value(attrs, "Columns"))
-        bits_allocated = to_int(get_value(attrs, "BitsAllocated"))
+        rows = as_int(get_value(attrs, "Rows"))
+        columns = as_int(get_value(attrs, "Columns"))
+        bits_allocated = as_int(get_value(attrs, "BitsAllocated"))
         if rows is None or columns is None or bits_allocated is None:
             raise ValueError("Rows, Columns and BitsAllocated are required to interpret pixel data")
-        samples = to_int(get_value(attrs, "SamplesPerPixel")) or 1
-        bits_stored = to_int(get_value(attrs, "BitsStored")) or bits_allocated
-        photometric = to_text(get_value(attrs, "PhotometricInterpretation"))
+        samples = as_int(get_value(attrs, "SamplesPerPixel")) or 1
+        bits_stored = as_int(get_value(attrs, "BitsStored")) or bits_allocated
+        photometric = as_text(get_value(attrs, "PhotometricInterpretation"))
         if photometric is None:
             photometric = "MONOCHROME2" if samples == 1 else "RGB"
         return cls(
@@ -56,9 +55,9 @@ class FrameLayout:
             samples_per_pixel=samples,
             bits_allocated=bits_allocated,
             bits_stored=min(bits_stored, bits_allocated),
-            pixel_representation=1 if to_int(get_value(attrs, "PixelRepresentation")) == 1 else 0,
+            pixel_representation=1 if as_int(get_value(attrs, "PixelRepresentation")) == 1 else 0,
             photometric_interpretation=photometric.upper(),
-            planar_configuration=1 if to_int(get_value(attrs, "PlanarConfiguration")) == 1 else 0,
+            planar_configuration=1 if as_int(get_value(attrs, "PlanarConfiguration")) == 1 else 0,
         )
 
     @property

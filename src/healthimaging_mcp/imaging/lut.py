@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .attributes import as_list, get_value, is_big_endian, to_bytes, to_floats, to_words
+from ..dicom.values import DicomAttributes, as_bytes, as_floats, as_list, get_value, is_big_endian
 
 
 @dataclass(frozen=True)
@@ -30,11 +29,15 @@ class LookupTable:
         return self.data[indices.astype(np.intp)]
 
 
-def read_lut(
-    item: Mapping[str, Any] | Any, *, signed_input: bool = False, big_endian: bool = False
-) -> LookupTable | None:
+def ow_words(data: bytes, *, big_endian: bool = False) -> np.ndarray:
+    """OW data as a numpy uint16 array in native order (a trailing odd byte is dropped)."""
+    words = np.frombuffer(data[: len(data) // 2 * 2], dtype=">u2" if big_endian else "<u2")
+    return words.astype(np.uint16)
+
+
+def read_lut(item: DicomAttributes, *, signed_input: bool = False, big_endian: bool = False) -> LookupTable | None:
     """The table of one Modality/VOI LUT Sequence item; None when the descriptor or data is unusable."""
-    descriptor = [int(v) for v in to_floats(get_value(item, "LUTDescriptor"))]
+    descriptor = [int(v) for v in as_floats(get_value(item, "LUTDescriptor")) or []]
     if len(descriptor) != 3:
         return None
     entries, first, bits = descriptor
@@ -52,15 +55,15 @@ def _entries(value: Any, entries: int, bits: int, big_endian: bool) -> np.ndarra
     items = as_list(value)
     if items and all(isinstance(v, (int, float)) for v in items):
         return np.asarray(items, dtype=np.float64)
-    data = to_bytes(value)
+    data = as_bytes(value)
     if data is None:
         return None
     if bits <= 8 and len(data) in (entries, entries + 1):
         return np.frombuffer(data, dtype=np.uint8, count=entries).astype(np.float64)
-    return to_words(data, big_endian=big_endian).astype(np.float64)
+    return ow_words(data, big_endian=big_endian).astype(np.float64)
 
 
-def first_lut(attrs: Mapping[str, Any] | Any, items: Any, *, signed_input: bool = False) -> LookupTable | None:
+def first_lut(attrs: DicomAttributes, items: Any, *, signed_input: bool = False) -> LookupTable | None:
     """The table of the first item of a LUT sequence value (`ModalityLUTSequence`, `VOILUTSequence`) of `attrs`."""
     listed = as_list(items)
     if not listed:

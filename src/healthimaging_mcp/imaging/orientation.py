@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .attributes import to_floats
+from ..dicom.values import as_floats
 from .font import GLYPH_HEIGHT, text_width
 from .montage import draw_label
 
@@ -36,8 +36,8 @@ def direction_letters(vector: tuple[float, float, float]) -> str:
 
 def edge_labels(image_orientation: Any) -> EdgeLabels | None:
     """Letters for each edge from ImageOrientationPatient (6 cosines); None when absent or degenerate."""
-    cosines = to_floats(image_orientation)
-    if len(cosines) != 6:
+    cosines = as_floats(image_orientation)
+    if cosines is None or len(cosines) != 6:
         return None
     row = (cosines[0], cosines[1], cosines[2])
     column = (cosines[3], cosines[4], cosines[5])

@@ -6,12 +6,10 @@ or as segmented LUT data (discrete, linear and indirect segments). The result is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from .attributes import get_value, is_big_endian, to_bytes, to_floats, to_words
+from ..dicom.values import DicomAttributes, as_bytes, as_floats, get_value, is_big_endian
+from .lut import ow_words
 
 _CHANNELS = ("Red", "Green", "Blue")
 
@@ -20,29 +18,29 @@ class PaletteError(ValueError):
     """The palette colour lookup tables are missing or malformed."""
 
 
-def _descriptor(attrs: Mapping[str, Any] | Any, channel: str) -> tuple[int, int, int]:
-    values = [int(v) for v in to_floats(get_value(attrs, f"{channel}PaletteColorLookupTableDescriptor"))]
+def _descriptor(attrs: DicomAttributes, channel: str) -> tuple[int, int, int]:
+    values = [int(v) for v in as_floats(get_value(attrs, f"{channel}PaletteColorLookupTableDescriptor")) or []]
     if len(values) != 3:
         raise PaletteError(f"{channel}PaletteColorLookupTableDescriptor must have 3 values")
     entries, first, bits = values
     return (entries or 65536), first, bits
 
 
-def _table(attrs: Mapping[str, Any] | Any, channel: str, entries: int, bits: int) -> np.ndarray:
+def _table(attrs: DicomAttributes, channel: str, entries: int, bits: int) -> np.ndarray:
     """One channel as 8-bit levels."""
-    data = to_bytes(get_value(attrs, f"{channel}PaletteColorLookupTableData"))
+    data = as_bytes(get_value(attrs, f"{channel}PaletteColorLookupTableData"))
     if data is None:
-        segmented = to_bytes(get_value(attrs, f"Segmented{channel}PaletteColorLookupTableData"))
+        segmented = as_bytes(get_value(attrs, f"Segmented{channel}PaletteColorLookupTableData"))
         if segmented is None:
             raise PaletteError(f"{channel}PaletteColorLookupTableData is missing")
         if bits == 8:
             table = expand_segmented(np.frombuffer(segmented, dtype=np.uint8), entries, word_bits=8)
         else:
-            table = expand_segmented(to_words(segmented, big_endian=is_big_endian(attrs)), entries)
+            table = expand_segmented(ow_words(segmented, big_endian=is_big_endian(attrs)), entries)
     elif len(data) in (entries, entries + 1):  # 8-bit entries, one byte each (odd counts are padded)
         return np.frombuffer(data, dtype=np.uint8, count=entries).copy()
     else:
-        table = to_words(data, big_endian=is_big_endian(attrs))
+        table = ow_words(data, big_endian=is_big_endian(attrs))
     if table.size < entries:
         raise PaletteError(f"{channel} palette has {table.size} entries, descriptor says {entries}")
     table = table[:entries]
@@ -92,7 +90,7 @@ def _expand_segments(data: list[int], start: int, count: int | None, word_bits: 
     return table
 
 
-def palette_lut(attrs: Mapping[str, Any] | Any) -> tuple[np.ndarray, int]:
+def palette_lut(attrs: DicomAttributes) -> tuple[np.ndarray, int]:
     """Return (table of shape (entries, 3) uint8, first mapped value)."""
     tables = []
     first_mapped = 0
@@ -106,15 +104,16 @@ def palette_lut(attrs: Mapping[str, Any] | Any) -> tuple[np.ndarray, int]:
     return np.stack([table[:size] for table in tables], axis=-1), first_mapped
 
 
-def has_palette(attrs: Mapping[str, Any] | Any) -> bool:
+def has_palette(attrs: DicomAttributes) -> bool:
     return get_value(attrs, "RedPaletteColorLookupTableDescriptor") is not None
 
 
-def apply_palette(pixels: np.ndarray, attrs: Mapping[str, Any] | Any) -> np.ndarray:
+def apply_palette(pixels: np.ndarray, attrs: DicomAttributes) -> np.ndarray:
     """Stored indices (rows, cols) → RGB uint8 (rows, cols, 3); out-of-range indices clamp to the ends."""
     table, first = palette_lut(attrs)
     if pixels.dtype.kind in "ui" and first == 0 and int(pixels.max(initial=0)) < len(table) and pixels.min() >= 0:
         indices = pixels
     else:
         indices = np.clip(pixels.astype(np.int64) - first, 0, len(table) - 1)
-    return table[indices]
+    rgb: np.ndarray = table[indices]
+    return rgb

@@ -4,14 +4,13 @@ labels → PNG/JPEG."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import imagecodecs
 import numpy as np
 
-from .attributes import find_value, get_value, to_floats, to_int, to_text
+from ..dicom.values import DicomAttributes, as_floats, as_int, as_text, find_value, get_value
 from .orientation import draw_edge_labels, edge_labels
 from .palette import apply_palette, has_palette
 from .png import encode_png
@@ -25,8 +24,19 @@ from .window import (
     padding_value_of,
     rescale_of,
     resolve_window,
-    voi_linear_coefficients,
 )
+
+__all__ = [
+    "DisplayImage",
+    "ImageFormat",
+    "RenderedImage",
+    "display_size",
+    "encode_image",
+    "physical_spacing",
+    "reduce_for_size",
+    "render_frame",
+    "to_display",
+]
 
 ImageFormat = Literal["png", "jpeg"]
 _LUT_MAX_ENTRIES = 1 << 20  # integer inputs spanning fewer values than this go through a lookup table
@@ -56,8 +66,8 @@ class RenderedImage:
     window_source: str
 
 
-def _photometric(attrs: Mapping[str, Any] | Any, pixels: np.ndarray) -> str:
-    text = to_text(get_value(attrs, "PhotometricInterpretation"))
+def _photometric(attrs: DicomAttributes, pixels: np.ndarray) -> str:
+    text = as_text(get_value(attrs, "PhotometricInterpretation"))
     if text:
         return text.upper()
     return "MONOCHROME2" if pixels.ndim == 2 else "RGB"
@@ -65,7 +75,7 @@ def _photometric(attrs: Mapping[str, Any] | Any, pixels: np.ndarray) -> str:
 
 def to_display(
     pixels: np.ndarray,
-    attrs: Mapping[str, Any] | Any,
+    attrs: DicomAttributes,
     window: WindowSpec | None = None,
     *,
     frame_index: int = 0,
@@ -86,7 +96,7 @@ def to_display(
 
 def _grey_via_float(
     pixels: np.ndarray,
-    attrs: Mapping[str, Any] | Any,
+    attrs: DicomAttributes,
     window: WindowSpec | None,
     invert: bool,
     frame_index: int,
@@ -112,7 +122,7 @@ def _grey_via_lut(
     pixels: np.ndarray,
     low: int,
     high: int,
-    attrs: Mapping[str, Any] | Any,
+    attrs: DicomAttributes,
     window: WindowSpec | None,
     invert: bool,
     frame_index: int,
@@ -137,7 +147,7 @@ def _auto_from_histogram(
     pixels: np.ndarray,
     low: int,
     table_values: np.ndarray,
-    attrs: Mapping[str, Any] | Any,
+    attrs: DicomAttributes,
     frame_index: int,
 ) -> tuple[float, float]:
     """0.5–99.5 percentile (center, width) from a histogram of stored values (padding value excluded)."""
@@ -159,7 +169,7 @@ def _auto_from_histogram(
     return (lo_value + hi_value) / 2.0, max(hi_value - lo_value, step)
 
 
-def _colour_to_display(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, window: WindowSpec | None) -> DisplayImage:
+def _colour_to_display(pixels: np.ndarray, attrs: DicomAttributes, window: WindowSpec | None) -> DisplayImage:
     """Colour stays colour: no VOI unless an explicit/preset window is asked for (then per channel)."""
     rgb = pixels[:, :, :3]
     if window is not None and window.kind in ("explicit", "preset"):
@@ -168,7 +178,7 @@ def _colour_to_display(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, windo
         return _display(apply_voi(rgb, resolved), resolved)
     if rgb.dtype == np.uint8:
         return DisplayImage(np.ascontiguousarray(rgb), None, None, "none")
-    bits = to_int(get_value(attrs, "BitsStored")) or rgb.dtype.itemsize * 8
+    bits = as_int(get_value(attrs, "BitsStored")) or rgb.dtype.itemsize * 8
     maximum = float((1 << bits) - 1) if rgb.dtype.kind == "u" else float(max(int(rgb.max()), 1))
     scaled = rgb.astype(np.float32) * np.float32(255.0 / maximum)
     np.clip(scaled, 0, 255, out=scaled)
@@ -182,11 +192,11 @@ def _colour_to_display(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, windo
 MIN_DISPLAY_SIZE = 256
 
 
-def physical_spacing(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float] | None:
+def physical_spacing(attrs: DicomAttributes, frame_index: int = 0) -> tuple[float, float] | None:
     """(row spacing, column spacing): PixelSpacing, else ImagerPixelSpacing (mm), else PixelAspectRatio
     (vertical : horizontal, a ratio only); None if unknown (square pixels)."""
     for keyword in ("PixelSpacing", "ImagerPixelSpacing", "PixelAspectRatio"):
-        values = to_floats(find_value(attrs, keyword, frame_index))
+        values = as_floats(find_value(attrs, keyword, frame_index)) or []
         if len(values) >= 2 and values[0] > 0 and values[1] > 0:
             return values[0], values[1]
     return None
@@ -239,7 +249,7 @@ def encode_image(pixels: np.ndarray, image_format: ImageFormat = "png", jpeg_qua
 
 def render_frame(
     pixels: np.ndarray,
-    attributes: Mapping[str, Any] | Any,
+    attributes: DicomAttributes,
     *,
     window: WindowSpec | None = None,
     max_size: int = 512,
@@ -267,19 +277,3 @@ def render_frame(
         window_width=display.window_width,
         window_source=display.window_source,
     )
-
-
-__all__ = [
-    "DisplayImage",
-    "RenderedImage",
-    "WindowSpec",
-    "apply_modality_lut",
-    "apply_voi",
-    "display_size",
-    "encode_image",
-    "physical_spacing",
-    "reduce_for_size",
-    "render_frame",
-    "to_display",
-    "voi_linear_coefficients",
-]

@@ -28,7 +28,7 @@ def _weights_cached(size_in: int, size_out: int) -> np.ndarray:
         weights[empty] = 0.0
         weights[np.flatnonzero(empty), nearest] = 1.0
         totals = weights.sum(axis=1, keepdims=True)
-    result = (weights / totals).astype(np.float32)
+    result: np.ndarray = (weights / totals).astype(np.float32)
     result.flags.writeable = False
     return result
 

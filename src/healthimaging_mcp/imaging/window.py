@@ -1,17 +1,17 @@
 """Modality LUT (rescale, LUT sequence, dose scaling) and VOI (window, LUT sequence) to 8-bit grey levels.
 
-PS3.3 C.11.1 and C.11.2, per frame for enhanced IODs (see `attributes.find_value`).
+PS3.3 C.11.1 and C.11.2, per frame for enhanced IODs (see `dicom.values.find_value`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
-from .attributes import as_list, find_value, get_value, to_float, to_floats, to_int, to_text
+from ..dicom.values import DicomAttributes, as_float, as_floats, as_int, as_list, as_text, find_value, get_value
 from .lut import LookupTable, first_lut
 
 #: Standard CT window presets as (center, width) in Hounsfield units.
@@ -31,6 +31,7 @@ WINDOW_PRESETS: dict[str, tuple[float, float]] = {
 VoiFunction = Literal["LINEAR", "LINEAR_EXACT", "SIGMOID"]
 WindowKind = Literal["explicit", "preset", "dicom", "auto", "none"]
 AUTO_PERCENTILES = (0.5, 99.5)
+_VOI_FUNCTIONS: dict[str, VoiFunction] = {"LINEAR_EXACT": "LINEAR_EXACT", "SIGMOID": "SIGMOID"}
 
 
 @dataclass(frozen=True)
@@ -87,22 +88,22 @@ _DOSE_UNITS = {"GY": "Gy", "RELATIVE": "relative"}
 _PET_UNITS = {"BQML": "Bq/ml", "GML": "g/ml", "CNTS": "counts", "PROPCNTS": "counts", "PERCENT": "%"}
 
 
-def rescale_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float]:
+def rescale_of(attrs: DicomAttributes, frame_index: int = 0) -> tuple[float, float]:
     """(slope, intercept) from RescaleSlope/RescaleIntercept, or DoseGridScaling for RT dose; else identity."""
-    slope = to_float(find_value(attrs, "RescaleSlope", frame_index))
-    intercept = to_float(find_value(attrs, "RescaleIntercept", frame_index))
+    slope = as_float(find_value(attrs, "RescaleSlope", frame_index))
+    intercept = as_float(find_value(attrs, "RescaleIntercept", frame_index))
     if slope is None and intercept is None:
-        slope = to_float(get_value(attrs, "DoseGridScaling"))
+        slope = as_float(get_value(attrs, "DoseGridScaling"))
     return (1.0 if slope is None or slope == 0 else slope), (intercept or 0.0)
 
 
-def modality_lut_of(attrs: Mapping[str, Any] | Any) -> LookupTable | None:
+def modality_lut_of(attrs: DicomAttributes) -> LookupTable | None:
     """The Modality LUT Sequence's table, when the instance has one (it replaces the rescale)."""
-    signed = to_int(get_value(attrs, "PixelRepresentation")) == 1
+    signed = as_int(get_value(attrs, "PixelRepresentation")) == 1
     return first_lut(attrs, get_value(attrs, "ModalityLUTSequence"), signed_input=signed)
 
 
-def apply_modality_lut(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> np.ndarray:
+def apply_modality_lut(pixels: np.ndarray, attrs: DicomAttributes, frame_index: int = 0) -> np.ndarray:
     """Stored values → modality values (e.g. HU, Gy) as float32: the Modality LUT, else `pixels * slope + intercept`."""
     table = modality_lut_of(attrs)
     if table is not None:
@@ -116,16 +117,16 @@ def apply_modality_lut(pixels: np.ndarray, attrs: Mapping[str, Any] | Any, frame
     return out
 
 
-def modality_units(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> str | None:
+def modality_units(attrs: DicomAttributes, frame_index: int = 0) -> str | None:
     """Units of the modality values: HU for CT, Gy for RT dose, PET Units, or the RescaleType; None if unknown."""
-    modality = (to_text(get_value(attrs, "Modality")) or "").upper()
+    modality = (as_text(get_value(attrs, "Modality")) or "").upper()
     if modality == "RTDOSE":
-        units = (to_text(get_value(attrs, "DoseUnits")) or "").upper()
+        units = (as_text(get_value(attrs, "DoseUnits")) or "").upper()
         return _DOSE_UNITS.get(units, units or None)
     if modality == "PT":
-        units = (to_text(get_value(attrs, "Units")) or "").upper()
+        units = (as_text(get_value(attrs, "Units")) or "").upper()
         return _PET_UNITS.get(units, units or None)
-    rescale_type = to_text(find_value(attrs, "RescaleType", frame_index)) or to_text(
+    rescale_type = as_text(find_value(attrs, "RescaleType", frame_index)) or as_text(
         get_value(_first_item(attrs, "ModalityLUTSequence"), "ModalityLUTType")
     )
     if rescale_type and rescale_type.upper() != "US":  # "US" = unspecified
@@ -133,42 +134,43 @@ def modality_units(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> str 
     return "HU" if modality == "CT" and modality_lut_of(attrs) is None else None
 
 
-def _first_item(attrs: Mapping[str, Any] | Any, keyword: str) -> Any:
+def _first_item(attrs: DicomAttributes, keyword: str) -> Any:
     items = as_list(get_value(attrs, keyword))
     return items[0] if items else None
 
 
-def mask_maximum(attrs: Mapping[str, Any] | Any) -> float | None:
+def mask_maximum(attrs: DicomAttributes) -> float | None:
     """For segmentations, the value that means "fully inside" (1 for BINARY, MaximumFractionalValue); else None."""
-    is_seg = to_text(get_value(attrs, "SOPClassUID")) == SEGMENTATION_STORAGE or (
-        (to_text(get_value(attrs, "Modality")) or "").upper() == "SEG"
+    is_seg = as_text(get_value(attrs, "SOPClassUID")) == SEGMENTATION_STORAGE or (
+        (as_text(get_value(attrs, "Modality")) or "").upper() == "SEG"
     )
     if not is_seg:
         return None
-    if (to_text(get_value(attrs, "SegmentationType")) or "BINARY").upper() == "FRACTIONAL":
-        return to_float(get_value(attrs, "MaximumFractionalValue")) or 255.0
+    if (as_text(get_value(attrs, "SegmentationType")) or "BINARY").upper() == "FRACTIONAL":
+        return as_float(get_value(attrs, "MaximumFractionalValue")) or 255.0
     return 1.0
 
 
 # -------------------------------------------------------------------------------------------------- VOI
 
 
-def voi_function_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> VoiFunction:
-    text = (to_text(find_value(attrs, "VOILUTFunction", frame_index)) or "LINEAR").upper()
-    return text if text in ("LINEAR_EXACT", "SIGMOID") else "LINEAR"  # type: ignore[return-value]
+def voi_function_of(attrs: DicomAttributes, frame_index: int = 0) -> VoiFunction:
+    """VOILUTFunction of the frame (LINEAR when absent or unknown)."""
+    text = (as_text(find_value(attrs, "VOILUTFunction", frame_index)) or "").upper()
+    return _VOI_FUNCTIONS.get(text, "LINEAR")
 
 
-def dicom_window_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> tuple[float, float] | None:
+def dicom_window_of(attrs: DicomAttributes, frame_index: int = 0) -> tuple[float, float] | None:
     """The first WindowCenter/WindowWidth pair of the instance (or of the frame's functional groups)."""
-    centers = to_floats(find_value(attrs, "WindowCenter", frame_index))
-    widths = to_floats(find_value(attrs, "WindowWidth", frame_index))
+    centers = as_floats(find_value(attrs, "WindowCenter", frame_index))
+    widths = as_floats(find_value(attrs, "WindowWidth", frame_index))
     if not centers or not widths or widths[0] <= 0:
         return None
     return centers[0], widths[0]
 
 
-def padding_value_of(attrs: Mapping[str, Any] | Any) -> float | None:
-    return to_float(get_value(attrs, "PixelPaddingValue"))
+def padding_value_of(attrs: DicomAttributes) -> float | None:
+    return as_float(get_value(attrs, "PixelPaddingValue"))
 
 
 def auto_window(values: np.ndarray, *, exclude: float | None = None) -> tuple[float, float]:
@@ -186,14 +188,14 @@ def auto_window(values: np.ndarray, *, exclude: float | None = None) -> tuple[fl
     return (low + high) / 2.0, width
 
 
-def voi_lut_of(attrs: Mapping[str, Any] | Any, frame_index: int = 0) -> LookupTable | None:
+def voi_lut_of(attrs: DicomAttributes, frame_index: int = 0) -> LookupTable | None:
     """The VOI LUT Sequence's first table (of the frame's functional groups, else the instance's)."""
     return first_lut(attrs, find_value(attrs, "VOILUTSequence", frame_index))
 
 
 def resolve_window(
     spec: WindowSpec | None,
-    attrs: Mapping[str, Any] | Any,
+    attrs: DicomAttributes,
     modality_values: np.ndarray | None = None,
     *,
     frame_index: int = 0,

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..dicom.summary import dicom_tags_summary, hierarchy_key_elements
+from ..dicom.key_elements import hierarchy_key_elements
+from ..dicom.search_tags import dicom_tags_summary
 from .arns import image_set_arn, new_id
 from .base import BackendBase
 from .errors import ConflictError

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from ..dicom.summary import hierarchy_key_elements, key_element_conflicts
+from ..dicom.key_elements import hierarchy_key_elements, key_element_conflicts
 from .errors import ServiceError
 from .image_sets import FrameRecord, ImageSetStore
 from .ingest import PreparedInstance

@@ -10,7 +10,9 @@ import json
 import sqlite3
 from typing import Any
 
-from ..dicom.patch import PatchError, apply_updates, merge_documents, select_instances
+from ..dicom.merge import merge_documents, select_instances
+from ..dicom.patch import apply_updates
+from ..dicom.patch_rules import PatchError
 from .auth import Caller
 from .errors import ConflictError, QuotaExceededError, ValidationError, model_message
 from .image_sets import FrameRecord, ImageSetStore

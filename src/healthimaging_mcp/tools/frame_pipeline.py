@@ -12,7 +12,8 @@ import numpy as np
 from ..dicom.document import FrameRef, ImageSetDocument, InstanceView, SeriesView
 from ..dicom.values import as_text
 from ..errors import ErrorType, HealthImagingError, invalid
-from ..imaging.codecs import FrameDecodeError, FrameLayout, decode_frame
+from ..imaging.codecs import FrameDecodeError, decode_frame
+from ..imaging.layout import FrameLayout
 from ..imaging.render import reduce_for_size
 from ..imaging.syntaxes import HTJ2K_SYNTAXES, normalize_uid
 from ..imaging.window import (

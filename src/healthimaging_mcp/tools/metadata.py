@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..dicom.document import ImageSetDocument
-from ..dicom.view_models import InstanceDetail, MetadataSummary, SeriesDetail, ViewError
-from ..dicom.view_render import render_instance_detail, render_series_detail, render_summary
-from ..dicom.views import instance_detail, series_detail, summarize
+from ..dicom.views.build import instance_detail, series_detail, summarize
+from ..dicom.views.models import InstanceDetail, MetadataSummary, SeriesDetail, ViewError
+from ..dicom.views.text import render_instance_detail, render_series_detail, render_summary
 from ..errors import ErrorType, HealthImagingError, invalid
 from ..files import output_path, write_file
 from ..runtime import Runtime

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..dicom.dates import iso_date
 from ..dicom.document import ImageSetDocument, SeriesView
-from ..dicom.values import as_text
+from ..dicom.values import as_text, iso_date
 from ..runtime import Runtime
 from .common import iso
 from .image_sets import ImageSetHit, build_filters

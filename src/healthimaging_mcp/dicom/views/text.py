@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from healthimaging_mcp.dicom.budget import kept_items
-from healthimaging_mcp.dicom.view_models import (
+from healthimaging_mcp.dicom.views.budget import kept_items
+from healthimaging_mcp.dicom.views.models import (
     AttributeRow,
     InstanceDetail,
     InstanceRow,

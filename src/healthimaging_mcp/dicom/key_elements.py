@@ -1,4 +1,4 @@
-"""Study-level digests of a metadata document: search-summary ``DICOMTags`` and primary-hierarchy keys."""
+"""Primary-hierarchy key elements: the study and series attributes that decide whether data joins an image set."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ __all__ = [
     "SERIES_KEY_ELEMENTS",
     "STUDY_KEY_ELEMENTS",
     "LevelAttributes",
-    "dicom_tags_summary",
     "hierarchy_key_elements",
     "key_element_conflicts",
 ]
@@ -21,23 +20,6 @@ STUDY_KEY_ELEMENTS = ("StudyDate", "AccessionNumber", "PatientID", "StudyInstanc
 """Study-level elements that decide whether imported data joins a primary image set."""
 SERIES_KEY_ELEMENTS = ("SeriesInstanceUID", "SeriesNumber")
 """Series-level elements that decide whether imported data joins a primary image set."""
-
-# DICOMTags member -> (level, keyword); levels are read from the first series for series members.
-_TEXT_TAGS = {
-    "DICOMPatientId": ("patient", "PatientID"),
-    "DICOMPatientName": ("patient", "PatientName"),
-    "DICOMPatientBirthDate": ("patient", "PatientBirthDate"),
-    "DICOMPatientSex": ("patient", "PatientSex"),
-    "DICOMStudyInstanceUID": ("study", "StudyInstanceUID"),
-    "DICOMStudyId": ("study", "StudyID"),
-    "DICOMStudyDescription": ("study", "StudyDescription"),
-    "DICOMAccessionNumber": ("study", "AccessionNumber"),
-    "DICOMSeriesInstanceUID": ("series", "SeriesInstanceUID"),
-    "DICOMSeriesModality": ("series", "Modality"),
-    "DICOMSeriesBodyPart": ("series", "BodyPartExamined"),
-    "DICOMStudyDate": ("study", "StudyDate"),
-    "DICOMStudyTime": ("study", "StudyTime"),
-}
 
 
 class LevelAttributes(Protocol):
@@ -49,35 +31,6 @@ class LevelAttributes(Protocol):
     def study(self) -> Mapping[str, Any]: ...
     @property
     def series(self) -> Mapping[str, Any]: ...
-
-
-def _document(doc: ImageSetDocument | Mapping[str, Any]) -> ImageSetDocument:
-    return doc if isinstance(doc, ImageSetDocument) else ImageSetDocument.from_json(doc)
-
-
-def dicom_tags_summary(doc: ImageSetDocument | Mapping[str, Any]) -> dict[str, Any]:
-    """The ``DICOMTags`` object of a search summary; absent or null attributes are left out.
-
-    Series members come from the first series (by SeriesNumber); the two counts cover this image set.
-    """
-    document = _document(doc)
-    first_series = document.series[0].attributes if document.series else {}
-    levels: dict[str, Mapping[str, Any]] = {
-        "patient": document.patient,
-        "study": document.study,
-        "series": first_series,
-    }
-    tags: dict[str, Any] = {}
-    for member, (level, keyword) in _TEXT_TAGS.items():
-        text = as_text(levels[level].get(keyword))
-        if text is not None:
-            tags[member] = text
-    tags["DICOMNumberOfStudyRelatedSeries"] = len(document.series)
-    tags["DICOMNumberOfStudyRelatedInstances"] = document.instance_count
-    series_number = as_int(first_series.get("SeriesNumber"))
-    if series_number is not None:
-        tags["DICOMSeriesNumber"] = series_number
-    return tags
 
 
 def _key_value(keyword: str, value: Any) -> Any:
@@ -97,7 +50,7 @@ def hierarchy_key_elements(
     ``study`` and ``series`` attribute dicts such as a ``NormalizedInstance``. Missing values are ``None``.
     """
     if isinstance(source, (ImageSetDocument, Mapping)):
-        document = _document(source)
+        document = source if isinstance(source, ImageSetDocument) else ImageSetDocument.from_json(source)
         patient, study = document.patient, document.study
         series: Mapping[str, Any] = document.series[0].attributes if document.series else {}
     else:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from healthimaging_mcp.dicom.keys import dictionary_entry, tag_of
+from healthimaging_mcp.dicom.keys import vr_of
 
 __all__ = [
     "BINARY_VRS",
@@ -98,16 +98,6 @@ def _binary_marker(value: Any) -> str:
     return "…(binary)"
 
 
-def _vr_of_key(key: str, vrs: Mapping[str, str] | None) -> str | None:
-    if vrs is not None and key in vrs:
-        return vrs[key]
-    tag = tag_of(key)
-    if tag is None:
-        return None
-    entry = dictionary_entry(tag)
-    return entry[0] if entry is not None else None
-
-
 def shorten_value(value: Any, *, vr: str | None = None, depth: int = 0) -> Any:
     """A JSON value made safe to show: long text, long lists, base64 and deep sequences get markers.
 
@@ -129,7 +119,7 @@ def shorten_value(value: Any, *, vr: str | None = None, depth: int = 0) -> Any:
             kept.append(_items_marker(len(value)))
         return kept
     if isinstance(value, Mapping):
-        return {key: shorten_value(item, vr=_vr_of_key(key, None), depth=depth) for key, item in value.items()}
+        return {key: shorten_value(item, vr=vr_of(key), depth=depth) for key, item in value.items()}
     return value
 
 

@@ -8,10 +8,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from healthimaging_mcp.dicom.dates import iso_date
 from healthimaging_mcp.dicom.document import InstanceView, SeriesView
-from healthimaging_mcp.dicom.values import as_float, as_floats, as_int, as_text
-from healthimaging_mcp.dicom.view_models import SeriesSummary
+from healthimaging_mcp.dicom.values import as_float, as_floats, as_int, as_text, iso_date
+from healthimaging_mcp.dicom.views.models import SeriesSummary
 
 __all__ = ["measured_slice_gaps", "plane_of", "summarize_series"]
 

@@ -4,7 +4,7 @@
 series' instances; ``instance_detail`` pages through one instance's attributes (with the inherited patient,
 study and series attributes) in tag order. Each answer is a pydantic model whose compact JSON stays within
 ``budget_chars``; whole entries are dropped at the end (never cut in half) and the answer says so with
-``truncated`` and how to continue. ``render_*`` turn the answers into a few readable lines.
+``truncated`` and how to continue. ``views.text`` turns the answers into a few readable lines.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from healthimaging_mcp.dicom.budget import fit_model, fit_to_budget, json_size, shorten_value
-from healthimaging_mcp.dicom.dates import iso_date, iso_time
 from healthimaging_mcp.dicom.document import ImageSetDocument, InstanceView, SeriesView
-from healthimaging_mcp.dicom.keys import dictionary_entry, is_hex_key, keyword_or_hex, tag_of
-from healthimaging_mcp.dicom.series_stats import summarize_series
-from healthimaging_mcp.dicom.values import as_float, as_floats, as_int, as_text
-from healthimaging_mcp.dicom.view_models import (
+from healthimaging_mcp.dicom.keys import is_hex_key, keyword_or_hex, tag_of, vr_of
+from healthimaging_mcp.dicom.values import as_float, as_floats, as_int, as_text, iso_date, iso_time
+from healthimaging_mcp.dicom.views.budget import fit_model, shorten_value
+from healthimaging_mcp.dicom.views.models import (
     AttributeRow,
     FrameInfo,
     InstanceDetail,
@@ -27,34 +25,12 @@ from healthimaging_mcp.dicom.view_models import (
     MetadataSummary,
     PatientInfo,
     SeriesDetail,
-    SeriesSummary,
     StudyInfo,
     ViewError,
 )
-from healthimaging_mcp.dicom.view_render import render_instance_detail, render_series_detail, render_summary
+from healthimaging_mcp.dicom.views.series import summarize_series
 
-__all__ = [
-    "DEFAULT_BUDGET_CHARS",
-    "AttributeRow",
-    "FrameInfo",
-    "InstanceDetail",
-    "InstanceRow",
-    "MetadataSummary",
-    "PatientInfo",
-    "SeriesDetail",
-    "SeriesSummary",
-    "StudyInfo",
-    "ViewError",
-    "fit_model",
-    "fit_to_budget",
-    "instance_detail",
-    "json_size",
-    "render_instance_detail",
-    "render_series_detail",
-    "render_summary",
-    "series_detail",
-    "summarize",
-]
+__all__ = ["DEFAULT_BUDGET_CHARS", "instance_detail", "series_detail", "summarize"]
 
 DEFAULT_BUDGET_CHARS = 8000
 _FRAME_IDS_ALL_UP_TO = 8
@@ -262,21 +238,9 @@ def _attribute_sort_key(key: str) -> tuple[bool, int, str]:
     return (tag is None, tag if tag is not None else -1, key)
 
 
-def _vr_of(key: str, tag: int | None, vrs: Mapping[str, str]) -> str | None:
-    if key in vrs:
-        return vrs[key]
-    if tag is None:
-        return None
-    hex_key = f"{tag:08X}"
-    if hex_key in vrs:
-        return vrs[hex_key]
-    entry = dictionary_entry(tag)
-    return entry[0] if entry is not None else None
-
-
 def _attribute_row(key: str, level: str, value: Any, vrs: Mapping[str, str]) -> AttributeRow:
     tag = tag_of(key)
-    vr = _vr_of(key, tag, vrs)
+    vr = vr_of(key, vrs)
     tag_text = f"({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else "(????,????)"
     return AttributeRow(keyword=key, tag=tag_text, vr=vr, level=level, value=shorten_value(value, vr=vr))
 
@@ -295,7 +259,7 @@ def _lookup(
 ) -> tuple[bool, Any, str | None]:
     for attributes in (instance.attributes, series.attributes, doc.study, doc.patient):
         if key in attributes:
-            return True, attributes[key], _vr_of(key, tag_of(key), instance.vrs)
+            return True, attributes[key], vr_of(key, instance.vrs)
     return False, None, None
 
 
