@@ -21,6 +21,7 @@ from pydicom.tag import BaseTag
 
 from healthimaging_mcp.dicom.keys import dictionary_entry, is_hex_key, is_private_tag, keyword_or_hex
 from healthimaging_mcp.dicom.levels import level_of
+from healthimaging_mcp.dicom.values import as_text, get_value
 
 __all__ = ["DEFAULT_MAX_INLINE_BYTES", "NormalizationError", "NormalizedInstance", "normalize_instance"]
 
@@ -98,11 +99,7 @@ def _object(ds: Dataset, ctx: _Context) -> dict[str, Any]:
 
 
 def _uid(ds: Dataset | None, keyword: str) -> str | None:
-    if ds is None:
-        return None
-    value = ds.get(keyword)
-    text = str(value).strip(" \x00") if value is not None else ""
-    return text or None
+    return as_text(get_value(ds, keyword))
 
 
 def _normalize_items(ds: Dataset, ctx: _Context, *, body: bool = False) -> list[tuple[int, str, Any]]:

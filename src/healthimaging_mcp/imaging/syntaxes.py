@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from ..dicom.values import as_text
+
 StorageFormat = Literal["HTJ2K", "JPEG_2000_LOSSLESS"]
 
 IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
@@ -110,11 +112,8 @@ LOSSLESS_TARGET_BY_FORMAT: dict[str, str] = {
 
 
 def normalize_uid(uid: str | None) -> str | None:
-    """Strip the padding (trailing NUL or space) that DICOM UI values may carry."""
-    if uid is None:
-        return None
-    cleaned = str(uid).strip().rstrip("\x00").strip()
-    return cleaned or None
+    """A UID without the padding (NUL or space) DICOM UI values may carry; ``None`` when empty."""
+    return as_text(uid)
 
 
 def content_type_for(stored_uid: str | None) -> str:
