@@ -17,14 +17,13 @@ from typing import Any
 import anyio
 import imagecodecs
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.imaging.codecs import FrameLayout, decode_frame
 from healthimaging_mcp.imaging.render import ImageFormat, RenderedImage, render_frame
 from healthimaging_mcp.imaging.window import WindowSpec
 from healthimaging_mcp.local.seeding import LOCAL_CALLER
-from healthimaging_mcp.server import build_server
+from healthimaging_mcp.server import HealthImagingServer, build_server
 from healthimaging_mcp.tools import frames as frame_tools
 from healthimaging_mcp.tools.frames import ImageAnswer
 
@@ -145,11 +144,11 @@ def _render_table(frames: list[CtFrame], options: Options) -> Table:
 
 
 async def _frame_tool_table(
-    ct: ImageSetRef, frames: list[CtFrame], server: MCPServer, auto: Client, legacy: Client, options: Options
+    ct: ImageSetRef, frames: list[CtFrame], server: HealthImagingServer, auto: Client, legacy: Client, options: Options
 ) -> Table:
     k = len(frames)
-    client = server.runtime.clients.client()  # type: ignore[attr-defined]
-    tool_fn = bound_tool(frame_tools.get_image_frame, server.runtime)  # type: ignore[attr-defined]
+    client = server.runtime.clients.medical_imaging()
+    tool_fn = bound_tool(frame_tools.get_image_frame, server.runtime)
     arguments = [
         {"datastore_id": ct.datastore_id, "image_set_id": ct.image_set_id, "image_frame_id": f.frame_id} for f in frames
     ]
@@ -197,9 +196,9 @@ async def _frame_tool_table(
 # ---------------------------------------------------------------- montage
 
 
-async def _montage_table(seeded: SeededService, server: MCPServer, auto: Client, options: Options) -> Table:
+async def _montage_table(seeded: SeededService, server: HealthImagingServer, auto: Client, options: Options) -> Table:
     ct = seeded.ct
-    runtime = server.runtime  # type: ignore[attr-defined]
+    runtime = server.runtime
     tool_args = {"datastore_id": ct.datastore_id, "image_set_id": ct.image_set_id, "count": MONTAGE_FRAMES}
 
     def montage(workers: int) -> Callable[[int], ImageAnswer]:

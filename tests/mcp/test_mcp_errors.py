@@ -23,7 +23,7 @@ from mcp_testkit import (
 )
 
 import healthimaging_mcp.tools.image_sets as image_sets_module
-from healthimaging_mcp.errors import from_aws
+from healthimaging_mcp.aws.errors import from_aws
 from healthimaging_mcp.local.service import LocalService
 
 pytestmark = pytest.mark.anyio
