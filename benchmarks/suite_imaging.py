@@ -6,6 +6,7 @@ metadata summary is timed on the 1,000-instance image set. The service runs in t
 
 from __future__ import annotations
 
+import base64
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 import anyio
 import imagecodecs
 from mcp import Client
+from mcp.types import ImageContent
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.imaging.codecs import FrameLayout, decode_frame
@@ -239,9 +241,11 @@ async def _montage_table(seeded: SeededService, server: HealthImagingServer, aut
             except ToolFailed as exc:
                 note_failure = f" FAILED: {exc}"
     sheet = montage(MONTAGE_WORKERS)(0)
+    (image,) = sheet.extra_content()
+    png_bytes = len(base64.b64decode(image.data)) if isinstance(image, ImageContent) else 0
     note = (
         f"{MONTAGE_FRAMES} evenly spaced frames of the {ct.instances}-slice CT tiled at 192 px "
-        f"({sheet.width}×{sheet.height} PNG, {len(sheet.image_data or b'') / 1024:.0f} KiB): metadata (cached) → "
+        f"({sheet.width}×{sheet.height} PNG, {png_bytes / 1024:.0f} KiB): metadata (cached) → "
         "fetch → decode at a reduced HTJ2K resolution → window → resize → tile → PNG. Baseline = the same "
         f"montage fetching one frame after another. The +{ADDED_LATENCY_S * 1000:g} ms rows make the service sleep "
         "that long per request, a stand-in for the network round trip to AWS. Without it, fetching is CPU work "

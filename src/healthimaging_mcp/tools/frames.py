@@ -68,11 +68,6 @@ class ImageAnswer(ToolOutput):
     def show(self, data: bytes, mime_type: str) -> None:
         self._image = (data, mime_type)
 
-    @property
-    def image_data(self) -> bytes | None:
-        """The encoded image shown (not part of the structured content)."""
-        return self._image[0] if self._image else None
-
     def note_saved(self, note: str) -> None:
         """What the saved file holds (e.g. its units), said after its path."""
         self._saved_note = note
