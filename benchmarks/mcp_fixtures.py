@@ -58,7 +58,7 @@ async def call_checked(client: Client, name: str, arguments: Mapping[str, Any]) 
 
 def bound_tool(fn: Callable[..., Any], runtime: Runtime) -> Callable[..., CallToolResult]:
     """The function MCP itself calls for tool `fn` (runtime bound, answer rendered): the tool without MCP."""
-    tool: Callable[..., CallToolResult] = bind(fn, runtime, runtime.postprocess)
+    tool: Callable[..., CallToolResult] = bind(fn, runtime)
     return tool
 
 

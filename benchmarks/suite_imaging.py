@@ -6,6 +6,7 @@ metadata summary is timed on the 1,000-instance image set. The service runs in t
 
 from __future__ import annotations
 
+import base64
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 import anyio
 import imagecodecs
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
+from mcp.types import ImageContent
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.imaging.codecs import decode_frame
@@ -25,7 +26,7 @@ from healthimaging_mcp.imaging.layout import FrameLayout
 from healthimaging_mcp.imaging.render import ImageFormat, RenderedImage, render_frame
 from healthimaging_mcp.imaging.window import WindowSpec
 from healthimaging_mcp.local.seeding import LOCAL_CALLER
-from healthimaging_mcp.server import build_server
+from healthimaging_mcp.server import HealthImagingServer, build_server
 from healthimaging_mcp.tools import frames as frame_tools
 from healthimaging_mcp.tools.frames import ImageAnswer
 
@@ -146,11 +147,11 @@ def _render_table(frames: list[CtFrame], options: Options) -> Table:
 
 
 async def _frame_tool_table(
-    ct: ImageSetRef, frames: list[CtFrame], server: MCPServer, auto: Client, legacy: Client, options: Options
+    ct: ImageSetRef, frames: list[CtFrame], server: HealthImagingServer, auto: Client, legacy: Client, options: Options
 ) -> Table:
     k = len(frames)
-    client = server.runtime.clients.client()  # type: ignore[attr-defined]
-    tool_fn = bound_tool(frame_tools.get_image_frame, server.runtime)  # type: ignore[attr-defined]
+    client = server.runtime.clients.medical_imaging()
+    tool_fn = bound_tool(frame_tools.get_image_frame, server.runtime)
     arguments = [
         {"datastore_id": ct.datastore_id, "image_set_id": ct.image_set_id, "image_frame_id": f.frame_id} for f in frames
     ]
@@ -198,9 +199,9 @@ async def _frame_tool_table(
 # ---------------------------------------------------------------- montage
 
 
-async def _montage_table(seeded: SeededService, server: MCPServer, auto: Client, options: Options) -> Table:
+async def _montage_table(seeded: SeededService, server: HealthImagingServer, auto: Client, options: Options) -> Table:
     ct = seeded.ct
-    runtime = server.runtime  # type: ignore[attr-defined]
+    runtime = server.runtime
     tool_args = {"datastore_id": ct.datastore_id, "image_set_id": ct.image_set_id, "count": MONTAGE_FRAMES}
 
     def montage(workers: int) -> Callable[[int], ImageAnswer]:
@@ -241,9 +242,11 @@ async def _montage_table(seeded: SeededService, server: MCPServer, auto: Client,
             except ToolFailed as exc:
                 note_failure = f" FAILED: {exc}"
     sheet = montage(MONTAGE_WORKERS)(0)
+    (image,) = sheet.extra_content()
+    png_bytes = len(base64.b64decode(image.data)) if isinstance(image, ImageContent) else 0
     note = (
         f"{MONTAGE_FRAMES} evenly spaced frames of the {ct.instances}-slice CT tiled at 192 px "
-        f"({sheet.width}×{sheet.height} PNG, {len(sheet.image_data or b'') / 1024:.0f} KiB): metadata (cached) → "
+        f"({sheet.width}×{sheet.height} PNG, {png_bytes / 1024:.0f} KiB): metadata (cached) → "
         "fetch → decode at a reduced HTJ2K resolution → window → resize → tile → PNG. Baseline = the same "
         f"montage fetching one frame after another. The +{ADDED_LATENCY_S * 1000:g} ms rows make the service sleep "
         "that long per request, a stand-in for the network round trip to AWS. Without it, fetching is CPU work "

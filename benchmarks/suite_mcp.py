@@ -20,10 +20,9 @@ from typing import Any
 
 import anyio
 from mcp import Client
-from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.local.samples import PHANTOM_SLICES
-from healthimaging_mcp.server import build_server
+from healthimaging_mcp.server import HealthImagingServer, build_server
 from healthimaging_mcp.tools import datastores, image_sets, metadata
 
 from .async_harness import AsyncCase, compare_async, time_async
@@ -100,8 +99,8 @@ async def _in_memory_tables(
 # ---------------------------------------------------------------- per call
 
 
-def _tool_cases(server: MCPServer, ct: ImageSetRef, many: list[ImageSetRef]) -> list[ToolCase]:
-    client = server.runtime.clients.client()  # type: ignore[attr-defined]
+def _tool_cases(server: HealthImagingServer, ct: ImageSetRef, many: list[ImageSetRef]) -> list[ToolCase]:
+    client = server.runtime.clients.medical_imaging()
     ct_ids = {"datastoreId": ct.datastore_id, "imageSetId": ct.image_set_id}
     ct_args = {"datastore_id": ct.datastore_id, "image_set_id": ct.image_set_id}
     page = {"datastore_id": many[0].datastore_id, "max_results": 10}
@@ -121,7 +120,7 @@ def _tool_cases(server: MCPServer, ct: ImageSetRef, many: list[ImageSetRef]) -> 
             "search_image_sets",
             page,
             image_sets.search_image_sets,
-            lambda i: client.search_image_sets(datastoreId=page["datastore_id"], searchCriteria={}, maxResults=10),
+            lambda i: client.search_image_sets(datastoreId=many[0].datastore_id, searchCriteria={}, maxResults=10),
         ),
         ToolCase(
             "get_image_set",
@@ -149,11 +148,11 @@ def _tool_cases(server: MCPServer, ct: ImageSetRef, many: list[ImageSetRef]) -> 
 
 
 async def _measure_tool(
-    case: ToolCase, server: MCPServer, sessions: dict[tuple[str, str], Client], options: Options
+    case: ToolCase, server: HealthImagingServer, sessions: dict[tuple[str, str], Client], options: Options
 ) -> None:
     cache = "cold" if case.cold else "cached"
     auto = sessions[cache, "auto"]
-    tool_fn = bound_tool(case.function, server.runtime)  # type: ignore[attr-defined]
+    tool_fn = bound_tool(case.function, server.runtime)
 
     def mcp_call(mode: str) -> AsyncCase:
         session = sessions[cache, mode]

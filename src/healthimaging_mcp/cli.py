@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     warning = exposure_warning(settings)
     if warning:
         print(f"healthimaging-mcp: WARNING: {warning}", file=sys.stderr, flush=True)
-    from .serve import serve
+    from .run import serve
 
     return serve(settings)
 

@@ -1,12 +1,14 @@
-"""Gives every tool failure the same typed JSON shape, including failures raised before our code runs.
+"""Types the failures the SDK answers before (or around) our tool code, in the shape our own errors have.
 
-Argument validation (pydantic), unknown tool names and crashes are produced by the SDK; this middleware
-rewrites their text into the `{"error": {"type": ...}}` form our own errors use.
+Our tools answer their failures themselves (`tools.registry.bind`). What remains is what the SDK produces as
+plain text: argument validation (`Error executing tool NAME: N validation error(s) ...`), unknown tool names
+(`Unknown tool: NAME`), crashes outside a tool body (`Error executing tool NAME`) and resolver failures. This
+middleware rewrites exactly that wording (tests/mcp/test_mcp_errors.py pins it) into `{"error": {"type": ...}}`;
+any other error text is left as it is.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -15,39 +17,34 @@ from mcp.types import CallToolResult, TextContent
 
 from .errors import ErrorType, HealthImagingError
 
-_PREFIX = re.compile(r"^Error executing tool (?P<tool>[A-Za-z0-9._-]+)(?:: )?(?P<rest>.*)$", re.DOTALL)
+SDK_TOOL_FAILURE = re.compile(r"^Error executing tool (?P<tool>[A-Za-z0-9._-]+)(?:: (?P<rest>.*))?$", re.DOTALL)
+SDK_UNKNOWN_TOOL = re.compile(r"^Unknown tool: (?P<tool>.*)$", re.DOTALL)
 _PYDANTIC_TAIL = re.compile(r"\s*\[type=.*\]$")  # pydantic's error type and an echo of the rejected value
 
 
-def _typed(text: str, tool: str | None) -> str:
-    if text.startswith('{"error"'):
-        return text
-    match = _PREFIX.match(text)
-    if match:
-        tool, rest = match["tool"], match["rest"]
-        if rest.startswith('{"error"'):
-            return rest
+def typed_sdk_failure(text: str) -> HealthImagingError | None:
+    """The typed error for a failure text in the SDK's wording; None for any other text."""
+    failure = SDK_TOOL_FAILURE.match(text)
+    if failure is not None:
+        rest = failure["rest"]
+        if not rest:
+            return HealthImagingError(
+                ErrorType.INTERNAL, "The tool failed unexpectedly (logged on the server's stderr).", next_step="Retry."
+            )
         if "validation error" in rest:
-            error = HealthImagingError(
+            return HealthImagingError(
                 ErrorType.VALIDATION,
                 _compact_validation(rest),
                 next_step="Fix the named argument(s) to match the tool's input schema and call again.",
             )
-        elif not rest:
-            error = HealthImagingError(
-                ErrorType.INTERNAL, "The tool failed unexpectedly (logged on the server's stderr).", next_step="Retry."
-            )
-        else:
-            error = HealthImagingError(ErrorType.SERVICE, rest)
-        return error.to_text(tool)
-    if text.startswith("Unknown tool"):
-        error = HealthImagingError(
+        return HealthImagingError(ErrorType.SERVICE, rest)
+    if SDK_UNKNOWN_TOOL.match(text):
+        return HealthImagingError(
             ErrorType.VALIDATION,
             text,
             next_step="List the tools again; write tools exist only when the server runs with --allow-write.",
         )
-        return error.to_text(tool)
-    return HealthImagingError(ErrorType.INTERNAL, text).to_text(tool)
+    return None
 
 
 def _compact_validation(text: str) -> str:
@@ -72,18 +69,17 @@ class TypedToolErrors(ServerMiddleware[Any]):
         if ctx.method != "tools/call":
             return result
         tool = ctx.params.get("name") if isinstance(ctx.params, dict) else None
-        if isinstance(result, CallToolResult) and result.is_error:
+
+        def typed(text: str) -> str:
+            error = typed_sdk_failure(text)
+            return text if error is None else error.to_text(tool)
+
+        if isinstance(result, CallToolResult) and result.is_error:  # the result model, or its wire form
             for block in result.content:
                 if isinstance(block, TextContent):
-                    block.text = _typed(block.text, tool)
+                    block.text = typed(block.text)
         elif isinstance(result, dict) and result.get("isError"):
-            for block in result.get("content", []):
-                if block.get("type") == "text":
-                    block["text"] = _typed(block["text"], tool)
+            for item in result.get("content", []):
+                if item.get("type") == "text":
+                    item["text"] = typed(item["text"])
         return result
-
-
-def error_payload(text: str) -> dict[str, Any]:
-    """Parse the JSON error a tool answered with (for tests and clients)."""
-    data: dict[str, Any] = json.loads(text)["error"]
-    return data

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 
@@ -10,8 +13,17 @@ from .errors import HealthImagingError
 from .runtime import Runtime
 from .tools.datastores import Datastore
 
+T = TypeVar("T")
 
-def register_resources(mcp: MCPServer, runtime: Runtime) -> None:
+
+def register_resources(mcp: MCPServer[Any], runtime: Runtime) -> None:
+    def read(fetch: Callable[[], T]) -> T:
+        """`fetch()`, its typed error as a resource error (redacted like tool errors)."""
+        try:
+            return fetch()
+        except HealthImagingError as exc:
+            raise ResourceError(runtime.redaction.error(exc).message) from None
+
     @mcp.resource(
         "healthimaging://datastores",
         name="datastores",
@@ -19,12 +31,9 @@ def register_resources(mcp: MCPServer, runtime: Runtime) -> None:
         description="The HealthImaging datastores of this account and region.",
     )
     def datastores() -> str:
-        try:
-            summaries = runtime.active_datastores(refresh=True)
-        except HealthImagingError as exc:
-            raise ResourceError(exc.message) from None
+        summaries = read(lambda: runtime.active_datastores(refresh=True))
         items = [Datastore.from_api(d).model_dump(mode="json", exclude_none=True) for d in summaries]
-        return runtime.dump(items)
+        return runtime.redaction.dump(items)
 
     @mcp.resource(
         "healthimaging://datastores/{datastore_id}",
@@ -33,11 +42,8 @@ def register_resources(mcp: MCPServer, runtime: Runtime) -> None:
         description="One datastore's properties.",
     )
     def datastore(datastore_id: str) -> str:
-        try:
-            props = runtime.call("get_datastore", datastoreId=datastore_id)["datastoreProperties"]
-        except HealthImagingError as exc:
-            raise ResourceError(exc.message) from None
-        return runtime.dump(Datastore.from_api(props).model_dump(mode="json", exclude_none=True))
+        properties = read(lambda: runtime.aws.get_datastore(datastore_id))
+        return runtime.redaction.dump(Datastore.from_api(properties).model_dump(mode="json", exclude_none=True))
 
     @mcp.resource(
         "healthimaging://datastores/{datastore_id}/image-sets/{image_set_id}",
@@ -46,9 +52,6 @@ def register_resources(mcp: MCPServer, runtime: Runtime) -> None:
         description="Summary of an image set's DICOM metadata: patient, study and series.",
     )
     def image_set_summary(datastore_id: str, image_set_id: str) -> str:
-        try:
-            document = runtime.document(datastore_id, image_set_id)
-        except HealthImagingError as exc:
-            raise ResourceError(exc.message) from None
+        document = read(lambda: runtime.documents.get(datastore_id, image_set_id))
         summary = summarize(document, budget_chars=runtime.settings.max_output_chars)
-        return runtime.dump(summary.model_dump(mode="json", exclude_none=True))
+        return runtime.redaction.dump(summary.model_dump(mode="json", exclude_none=True))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
@@ -13,8 +13,9 @@ from starlette.routing import Route
 from . import __version__
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
+from .resources import register_resources
 from .runtime import Runtime
-from .settings import Settings
+from .settings import LogLevel, Settings
 from .tools import TOOLSETS
 from .tools.registry import build_tools
 from .tools.schemas import compact_input, compact_output
@@ -36,9 +37,25 @@ WRITE_NOTE = (
 )
 
 
-class HealthImagingServer(MCPServer):
-    """MCPServer publishing compact tool schemas (tools/list is paid for in every conversation's context)
-    and answering malformed JSON-RPC messages on both transports (see `malformed`)."""
+class HealthImagingServer(MCPServer[Any]):
+    """The MCP server of one Runtime: its tools and resources, compact tool schemas (tools/list is paid for in
+    every conversation's context), and answers to malformed JSON-RPC messages on both transports (`malformed`)."""
+
+    runtime: Runtime
+
+    def __init__(self, runtime: Runtime) -> None:
+        settings = runtime.settings
+        super().__init__(
+            "healthimaging",
+            title="AWS HealthImaging",
+            version=__version__,
+            instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
+            tools=build_tools(runtime, TOOLSETS, allow_write=settings.allow_write),
+            middleware=[TypedToolErrors()],
+            log_level=cast(LogLevel, settings.log_level),  # checked by Settings.validate
+        )
+        self.runtime = runtime
+        register_resources(self, runtime)
 
     async def list_tools(self) -> list[Tool]:
         tools = await super().list_tools()
@@ -66,19 +83,6 @@ class HealthImagingServer(MCPServer):
         return app
 
 
-def build_server(settings: Settings, runtime: Runtime | None = None) -> MCPServer:
-    runtime = runtime or Runtime(settings)
-    mcp = HealthImagingServer(
-        "healthimaging",
-        title="AWS HealthImaging",
-        version=__version__,
-        instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
-        tools=build_tools(runtime, TOOLSETS, allow_write=settings.allow_write),
-        middleware=[TypedToolErrors()],
-        log_level=settings.log_level,  # type: ignore[arg-type]  # validated in Settings.validate
-    )
-    from .resources import register_resources
-
-    register_resources(mcp, runtime)
-    mcp.runtime = runtime  # type: ignore[attr-defined]
-    return mcp
+def build_server(settings: Settings, runtime: Runtime | None = None) -> HealthImagingServer:
+    """The server for `settings` (or for `runtime`, built from them, when given)."""
+    return HealthImagingServer(runtime or Runtime(settings))

@@ -7,12 +7,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .http_security import INSECURE_BIND_FLAG, is_loopback
 
 ENV_PREFIX = "HEALTHIMAGING_MCP_"
 DATASTORE_ID = re.compile(r"^[0-9a-z]{32}$")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 def _flag(value: str | None) -> bool:
@@ -98,6 +99,6 @@ class Settings:
             problems.append("HEALTHIMAGING_MCP_LOCAL_SEED_WAIT must be 0 or more seconds")
         if self.max_output_chars < 1000:
             problems.append("--max-output-chars must be at least 1000")
-        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        if self.log_level not in get_args(LogLevel):
             problems.append(f"--log-level {self.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
         return problems

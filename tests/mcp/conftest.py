@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp.server.mcpserver import MCPServer
 from mcp_testkit import WritableStore, settings_for
 
 from healthimaging_mcp.local.service import LocalService
-from healthimaging_mcp.server import build_server
+from healthimaging_mcp.server import HealthImagingServer, build_server
 
 
 @pytest.fixture
@@ -67,16 +66,16 @@ def output_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def read_server(sample_service: LocalService, output_root: Path) -> MCPServer:
+def read_server(sample_service: LocalService, output_root: Path) -> HealthImagingServer:
     """A read-only server on the sample datastore, shared by the tests that only read."""
     return build_server(settings_for(sample_service.endpoint, output_root))
 
 
 @pytest.fixture
-def server_for(tmp_path: Path) -> Callable[..., MCPServer]:
+def server_for(tmp_path: Path) -> Callable[..., HealthImagingServer]:
     """Build a server for any service with overridden settings (output folder: this test's tmp_path)."""
 
-    def build(service: LocalService | str, **overrides: Any) -> MCPServer:
+    def build(service: LocalService | str, **overrides: Any) -> HealthImagingServer:
         endpoint = service if isinstance(service, str) else service.endpoint
         overrides.setdefault("output_dir", tmp_path / "out")
         return build_server(settings_for(endpoint, **overrides))

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult
 from mcp_testkit import (
     MODES,
     UNKNOWN_ID,
@@ -23,8 +24,12 @@ from mcp_testkit import (
 )
 
 import healthimaging_mcp.tools.image_sets as image_sets_module
-from healthimaging_mcp.errors import from_aws
+from healthimaging_mcp.aws.errors import from_aws
+from healthimaging_mcp.errors import ErrorType
 from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.middleware import SDK_TOOL_FAILURE, SDK_UNKNOWN_TOOL, typed_sdk_failure
+from healthimaging_mcp.runtime import Runtime
+from healthimaging_mcp.tools.registry import bind
 
 pytestmark = pytest.mark.anyio
 
@@ -261,3 +266,34 @@ async def test_an_unexpected_exception_is_an_internal_error_and_the_server_keeps
     assert "RuntimeError" in error["message"]
     assert ok(after)["image_sets"]
     assert any("search_image_sets" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+async def test_the_sdk_wording_the_middleware_types_is_still_the_sdks() -> None:
+    """The middleware rewrites only what the SDK itself answers before a tool runs; it recognises the SDK's
+    wording, so an SDK that words these failures differently must fail here (and not reach clients untyped)."""
+    bare = MCPServer("bare")  # no middleware: the SDK's own texts
+
+    @bare.tool()
+    def echo(count: int) -> int:
+        return count
+
+    async with Client(bare) as client:
+        invalid = text_of(await call(client, "echo", {"count": "many"}))
+        unknown = text_of(await call(client, "no_such_tool", {}))
+    assert SDK_TOOL_FAILURE.match(invalid) and "validation error" in invalid, invalid
+    assert SDK_UNKNOWN_TOOL.match(unknown), unknown
+    for text, mentions in ((invalid, "count"), (unknown, "no_such_tool")):
+        error = typed_sdk_failure(text)
+        assert error is not None and error.error_type is ErrorType.VALIDATION
+        assert mentions in error.message
+    assert typed_sdk_failure('{"error": {"type": "not_found"}}') is None  # our own answers pass untouched
+
+
+def test_a_tool_answers_its_own_failure_as_a_typed_error_result(sample_service: LocalService, tmp_path: Path) -> None:
+    """Our failures never go through the SDK's exception text: the tool returns the error result itself."""
+    runtime = Runtime(settings_for(sample_service.endpoint, tmp_path))
+    tool = bind(image_sets_module.get_image_set, runtime)
+    result = tool(image_set_id=UNKNOWN_ID)
+    assert isinstance(result, CallToolResult) and result.is_error
+    assert result.structured_content is None  # clients would check it against the output schema
+    assert error_of(result)["type"] == "not_found" and error_of(result)["tool"] == "get_image_set"

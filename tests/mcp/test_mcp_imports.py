@@ -248,7 +248,7 @@ async def test_redacted_import_answers_show_no_file_names_keys_or_patient_values
 
 def test_redaction_replaces_s3_keys_and_known_patient_values_inside_messages(tmp_path: Path) -> None:
     runtime = Runtime(settings_for("http://127.0.0.1:9", tmp_path, redact_phi=True))
-    name = runtime.pseudonyms.pseudonym("NAME", "DOE^JANE")  # a value an earlier answer redacted
+    name = runtime.redaction.pseudonym("NAME", "DOE^JANE")  # a value an earlier answer redacted
     key = "dicom/DOE_JANE/2.dcm"
     job = ImportJob(
         datastore_id="0" * 32,
@@ -261,7 +261,7 @@ def test_redaction_replaces_s3_keys_and_known_patient_values_inside_messages(tmp
         results=ImportOutput(failures=[FileFailure(input_file=key, message=f"{key} of DOE JANE has no pixel data")]),
     )
     shown = redacted(runtime, job)
-    file_names = {runtime.pseudonyms.reveal(p) for p in re.findall(r"FILE-[0-9A-F]{8}", shown.model_dump_json())}
+    file_names = {runtime.redaction.reveal(p) for p in re.findall(r"FILE-[0-9A-F]{8}", shown.model_dump_json())}
     assert file_names == {"dicom/", "out/", "dicom/DOE_JANE/1.dcm", key}
     assert "DOE" not in shown.model_dump_json()
     assert shown.results is not None

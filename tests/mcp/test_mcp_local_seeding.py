@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from mcp_testkit import error_of, ok
 
-from healthimaging_mcp.serve import local_runtime
+from healthimaging_mcp.run import local_runtime
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.settings import Settings
 

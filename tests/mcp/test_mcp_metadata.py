@@ -14,6 +14,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp_testkit import MODES, WritableStore, assert_short_rendering, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.server import HealthImagingServer
 
 pytestmark = pytest.mark.anyio
 
@@ -182,11 +183,11 @@ async def test_save_json_as_writes_the_full_document(read_server: MCPServer, sam
 
 
 async def test_the_cache_serves_repeats_and_never_a_stale_version(
-    store: WritableStore, server_for: Callable[..., MCPServer]
+    store: WritableStore, server_for: Callable[..., HealthImagingServer]
 ) -> None:
     image_set_id = store.image_set_ids[0]
     server = server_for(store.service, allow_write=True)
-    cache = server.runtime.metadata_cache  # type: ignore[attr-defined]
+    cache = server.runtime.documents.cache
     args: dict[str, Any] = {"image_set_id": image_set_id}
     async with Client(server) as client:
         first = ok(await call(client, "get_image_set_metadata", args))
@@ -194,7 +195,14 @@ async def test_the_cache_serves_repeats_and_never_a_stale_version(
         again = ok(await call(client, "get_image_set_metadata", {**args, "depth": "series"}))
         frame = ok(await call(client, "get_image_frame", {**args, "include_image": False}))
         assert cache.misses == misses and cache.hits >= 2
-        assert again["version_id"] == frame.get("version_id", "1") == "1"
+        assert again["version_id"] == "1"
+        version_1_frames = {
+            image_frame["ID"]
+            for series in store.metadata(image_set_id, "1")["Study"]["Series"].values()
+            for instance in series["Instances"].values()
+            for image_frame in instance["ImageFrames"]
+        }
+        assert frame["image_frame_id"] in version_1_frames  # the frame came from the cached version 1
         ok(
             await call(
                 client,

@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import TextResourceContents
-from mcp_testkit import MODES, call, images_of, ok, text_of
+from mcp_testkit import MODES, call, error_of, images_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
 
@@ -128,3 +128,25 @@ async def test_saved_metadata_json_is_redacted_too(
         content = handle.read()
     assert_no_phi(content)
     assert json.loads(content)["Patient"]["DICOM"]["PatientID"].startswith("PATIENT-")
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_error_texts_are_redacted_too(
+    mode: str, redacting: MCPServer, sample_service: LocalService, sample_facts
+) -> None:
+    """An AWS error message may quote patient values and S3 keys: under redaction neither reaches the client."""
+    key = "incoming/DEMO_ALICE/ct-1.dcm"
+    message = f"Cannot read s3://imaging-bucket/{key}: DEMO^ALICE (PAT-ALICE-001) is locked"
+    try:
+        async with Client(redacting, mode=mode) as client:
+            ok(await call(client, "search_image_sets", {"patient_id": "PAT-ALICE-001"}))  # pseudonyms handed out
+            sample_service.faults.add("GetImageSet", "AccessDeniedException", message=message)
+            failed = await call(client, "get_image_set", {"image_set_id": sample_facts.ct_image_set_id})
+    finally:
+        sample_service.faults.clear()
+    error = error_of(failed)
+    assert error["type"] == "access_denied"
+    assert_no_phi(text_of(failed))
+    assert "DEMO_ALICE" not in text_of(failed) and key not in text_of(failed)
+    assert re.search(r"s3://imaging-bucket/FILE-[0-9A-F]{8} ", error["message"]), error["message"]
+    assert re.search(r"NAME-[0-9A-F]{8,} \(PATIENT-[0-9A-F]{8,}\) is locked", error["message"]), error["message"]

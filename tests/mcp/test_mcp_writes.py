@@ -189,7 +189,7 @@ async def test_hard_throttled_writes_are_paced_instead_of_failing(
 ) -> None:
     image_set_id = store.image_set_ids[0]
     server = server_for(store.service, allow_write=True, write_rate_per_second=2)  # AWS: 0.25/s; faster here
-    caplog.set_level(logging.INFO, logger="healthimaging_mcp.runtime")
+    caplog.set_level(logging.INFO, logger="healthimaging_mcp.aws.healthimaging")
     async with Client(server) as client:
         started = time.perf_counter()
         for version, description in (("1", "FIRST"), ("2", "SECOND"), ("3", "THIRD")):

@@ -1,1 +1,1 @@
-"""The AWS layer: cached boto3 clients, client-side pacing, and calls that raise typed errors."""
+"""The AWS boundary: cached typed clients, typed HealthImaging calls with pacing, S3 reads, error mapping."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import boto3
 from botocore.config import Config
@@ -11,7 +11,12 @@ from botocore.config import Config
 from .. import __version__
 from ..settings import Settings
 
+if TYPE_CHECKING:
+    from mypy_boto3_medical_imaging import HealthImagingClient
+    from mypy_boto3_s3 import S3Client
+
 POOL_SIZE = 32
+Service = Literal["medical-imaging", "s3"]
 
 
 class ClientFactory:
@@ -19,7 +24,7 @@ class ClientFactory:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._clients: dict[tuple[str, str | None, str | None, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, str | None, str | None], HealthImagingClient | S3Client] = {}
         self._lock = threading.Lock()
 
     def _config(self, service: str) -> Config:
@@ -33,8 +38,14 @@ class ClientFactory:
             inject_host_prefix=not (service == "medical-imaging" and self.settings.endpoint_url),
         )
 
-    def client(self, service: str = "medical-imaging", region: str | None = None) -> Any:
-        region = region or self.settings.region
+    def medical_imaging(self) -> HealthImagingClient:
+        return cast("HealthImagingClient", self._client("medical-imaging"))
+
+    def s3(self) -> S3Client:
+        return cast("S3Client", self._client("s3"))
+
+    def _client(self, service: Service) -> HealthImagingClient | S3Client:
+        region = self.settings.region
         endpoint = self.settings.endpoint_url if service == "medical-imaging" else None
         key = (service, self.settings.profile, region, endpoint)
         client = self._clients.get(key)
@@ -50,7 +61,7 @@ class ClientFactory:
                     session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
                 else:
                     session = boto3.session.Session(profile_name=self.settings.profile)
-                client = cast(Any, session).client(
+                client = session.client(
                     service,
                     region_name=region or session.region_name,
                     endpoint_url=endpoint,

@@ -1,18 +1,24 @@
-"""Contact sheets: a grid of 8-bit tiles, each labelled in its top-left corner."""
+"""Contact sheets: decoded frames displayed, sized with their physical aspect and tiled in a labelled grid."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from .font import GLYPH_HEIGHT, text_mask, text_width
+from .labels import draw_label
+from .render import DisplayImage, ImageFormat, display_size, encode_image, physical_spacing, to_display
 from .resample import resize
+from .window import WindowSpec, apply_modality_lut, auto_window
 
 GAP_LEVEL = 64  # grey between tiles, distinct from the black letterbox inside a tile
-INK_LEVEL = 255
-BOX_LEVEL = 0
+MAX_SIDE = 2048  # pixels, either way
+MAX_BYTES = 768 * 1024  # encoded; about 1 MB as base64 in an MCP answer
+GAP = 2
+MIN_TILE = 64
 
 
 def choose_indices(total: int, n: int) -> list[int]:
@@ -45,21 +51,6 @@ def fit_tile(tile: np.ndarray, tile_size: int) -> np.ndarray:
     top, left = (tile_size - new_h) // 2, (tile_size - new_w) // 2
     canvas[top : top + new_h, left : left + new_w] = scaled
     return canvas
-
-
-def draw_label(canvas: np.ndarray, text: str, *, top: int, left: int, max_width: int, scale: int) -> None:
-    """Burn `text` (white on a black box) into `canvas` in place, truncated to max_width pixels."""
-    pad = scale
-    fits = max(0, (max_width - 2 * pad + scale) // ((5 + 1) * scale))
-    text = text[:fits]
-    if not text:
-        return
-    mask = text_mask(text, scale)
-    box_h = GLYPH_HEIGHT * scale + 2 * pad
-    box_w = text_width(len(text), scale) + 2 * pad
-    canvas[top : top + box_h, left : left + box_w] = BOX_LEVEL
-    region = canvas[top + pad : top + pad + mask.shape[0], left + pad : left + pad + mask.shape[1]]
-    region[mask[: region.shape[0], : region.shape[1]]] = INK_LEVEL
 
 
 def make_montage(
@@ -100,3 +91,62 @@ def make_montage(
         if labels:
             draw_label(cell, str(labels[index]), top=0, left=0, max_width=tile_size, scale=scale)
     return sheet
+
+
+def sheet_layout(count: int, tile_size: int) -> tuple[int, int]:
+    """(columns, tile side) for `count` tiles of at most `tile_size`: as square as possible, within MAX_SIDE."""
+    columns = math.ceil(math.sqrt(count)) if count else 1
+    return columns, min(tile_size, max(MIN_TILE, (MAX_SIDE - GAP * (columns - 1)) // columns))
+
+
+@dataclass(frozen=True)
+class MontageFrame:
+    """One decoded frame to tile, with the attributes that say how to display it, and its label."""
+
+    pixels: np.ndarray
+    attributes: Mapping[str, Any]
+    frame_index: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Montage:
+    """An encoded contact sheet."""
+
+    data: bytes
+    width: int
+    height: int
+    tile: int  # the tile side used: smaller than asked when the picture had to shrink to MAX_BYTES
+    displays: list[DisplayImage]  # each frame as displayed, with its window
+
+
+def render_montage(
+    frames: Sequence[MontageFrame], window: WindowSpec, *, columns: int, tile: int, image_format: ImageFormat
+) -> Montage:
+    """The frames displayed in `window`, tiled `columns` wide and encoded within MAX_BYTES (tiles shrink, down to
+    MIN_TILE, until the picture fits). When every frame gets an automatic window they share one, computed over
+    all of them, so tiles of a series compare."""
+    displays = [to_display(f.pixels, f.attributes, window, frame_index=f.frame_index) for f in frames]
+    if all(d.window_source == "auto" for d in displays):
+        values = [apply_modality_lut(f.pixels, f.attributes, f.frame_index).ravel() for f in frames]
+        shared = WindowSpec.explicit(*auto_window(np.concatenate(values)))
+        displays = [
+            replace(to_display(f.pixels, f.attributes, shared, frame_index=f.frame_index), window_source="auto")
+            for f in frames
+        ]
+    labels = [f.label for f in frames]
+    while True:
+        tiles = [_tile(d.pixels, f, tile) for d, f in zip(displays, frames)]
+        sheet = make_montage(tiles, labels, columns=columns, tile_size=tile, gap=GAP)
+        data = encode_image(sheet, image_format)
+        if len(data) <= MAX_BYTES or tile <= MIN_TILE:
+            return Montage(data, int(sheet.shape[1]), int(sheet.shape[0]), tile, displays)
+        tile = max(MIN_TILE, int(tile * math.sqrt(MAX_BYTES / len(data)) * 0.95))
+
+
+def _tile(pixels: np.ndarray, frame: MontageFrame, tile: int) -> np.ndarray:
+    """A frame's display pixels with its physical aspect, at most `tile` pixels on its longer side."""
+    rows, columns = pixels.shape[:2]
+    spacing = physical_spacing(frame.attributes, frame.frame_index)
+    height, width = display_size(rows, columns, spacing, tile, enlarge=False)
+    return pixels if (height, width) == (rows, columns) else resize(pixels, height, width)

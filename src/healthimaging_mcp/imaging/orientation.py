@@ -13,7 +13,7 @@ import numpy as np
 
 from ..dicom.values import as_floats
 from .font import GLYPH_HEIGHT, text_width
-from .montage import draw_label
+from .labels import draw_label
 
 _AXES = (("R", "L"), ("A", "P"), ("F", "H"))  # (negative, positive) direction of x, y, z
 OBLIQUE_THRESHOLD = 0.25  # a component this large (cosine) adds its letter: "LP" for an oblique row

@@ -55,7 +55,8 @@ class _Builder:
         self.root: dict[str, Any] = {"SchemaVersion": 1.1}
 
     def level(self, name: str) -> dict[str, Any]:
-        return self.root.setdefault(name, {}).setdefault("DICOM", {})
+        attributes: dict[str, Any] = self.root.setdefault(name, {}).setdefault("DICOM", {})
+        return attributes
 
     def series(self, series_uid: str) -> dict[str, Any]:
         _series_exists(self.document, series_uid)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import ElicitationResult
 from mcp.server.mcpserver.resolve import Resolve
@@ -29,6 +30,14 @@ from .common import DatastoreIdArg, ImageSetIdArg, LatestVersionArg, UidArg
 from .confirm import ConfirmAction, ConfirmArg, confirm_destruction, outcome
 from .registry import DESTRUCTIVE, WRITE, ToolOutput, Toolset
 from .stakes import Removal, counted, image_set_facts, partners_words, study_partners
+
+if TYPE_CHECKING:
+    from mypy_boto3_medical_imaging.type_defs import (
+        CopyImageSetInformationTypeDef,
+        CopySourceImageSetInformationTypeDef,
+        DICOMUpdatesTypeDef,
+        MetadataUpdatesTypeDef,
+    )
 
 UPDATE = DESTRUCTIVE.model_copy(update={"idempotent_hint": False})
 
@@ -55,18 +64,18 @@ class ChangeResult(ToolOutput):
         return cls(datastore_id=datastore_id, image_set_id=image_set_id, done=False, message=message)
 
 
-def settle(rt: Runtime, datastore_id: str, image_set_id: str, timeout: float = SETTLE_SECONDS) -> dict[str, Any]:
+def settle(rt: Runtime, datastore_id: str, image_set_id: str, timeout: float = SETTLE_SECONDS) -> Mapping[str, Any]:
     """Poll until the image set leaves LOCKED (or the timeout passes); returns the last GetImageSet answer."""
     deadline, delay = time.monotonic() + timeout, 0.2
     while True:
-        state = rt.call("get_image_set", datastoreId=datastore_id, imageSetId=image_set_id)
+        state = rt.aws.get_image_set(datastore_id, image_set_id)
         if state["imageSetState"] != "LOCKED" or time.monotonic() > deadline:
             return state
         time.sleep(delay)
         delay = min(delay * 2, 3.0)
 
 
-def _finished(state: dict[str, Any], what: str) -> str:
+def _finished(state: Mapping[str, Any], what: str) -> str:
     status = state.get("imageSetWorkflowStatus")
     if state["imageSetState"] == "LOCKED":
         return f"{what} is still in progress ({status}); check again with get_image_set."
@@ -106,7 +115,7 @@ def _describe_update(rt: Runtime, args: dict[str, Any]) -> str | None:
         return None
     datastore_id = rt.resolve_datastore(args["datastore_id"])
     image_set_id, version = args["image_set_id"], args["latest_version_id"]
-    document = rt.document(datastore_id, image_set_id, version)
+    document = rt.documents.get(datastore_id, image_set_id, version)
     removable = _removable(
         document, args["remove_attributes"], args["remove_series"], args["remove_instances"], args["raw_removable_json"]
     )
@@ -158,7 +167,7 @@ def update_image_set_metadata(
     decision = outcome(answer)
     if not decision.confirmed:
         return ChangeResult.refused(datastore_id, image_set_id, decision.refusal(image_set_id))
-    updates: dict[str, Any]
+    updates: MetadataUpdatesTypeDef
     if revert_to_version_id:
         if any(
             (set_attributes, remove_attributes, remove_series, remove_instances, raw_updatable_json, raw_removable_json)
@@ -166,37 +175,41 @@ def update_image_set_metadata(
             raise _mixed_changes()
         updates = {"revertToVersionId": revert_to_version_id}
     else:
-        document = rt.document(datastore_id, image_set_id, latest_version_id)
+        document = rt.documents.get(datastore_id, image_set_id, latest_version_id)
         updatable = parse_raw(raw_updatable_json, "raw_updatable_json") or (
             updatable_document(document, set_attributes) if set_attributes else None
         )
         removable = _removable(document, remove_attributes, remove_series, remove_instances, raw_removable_json)
         if updatable is None and removable is None:
             raise _mixed_changes()
-        dicom: dict[str, bytes] = {}
+        dicom: DICOMUpdatesTypeDef = {}
         if updatable:
             dicom["updatableAttributes"] = json.dumps(updatable).encode()
         if removable:
             dicom["removableAttributes"] = json.dumps(removable).encode()
         updates = {"DICOMUpdates": dicom}
-    response = rt.call(
-        "update_image_set_metadata",
-        datastoreId=datastore_id,
-        imageSetId=image_set_id,
-        latestVersionId=latest_version_id,
-        force=force or None,
-        includeStudyImageSets=include_study_image_sets or None,
-        updateImageSetMetadataUpdates=updates,
+    rt.aws.update_image_set_metadata(
+        datastore_id,
+        image_set_id,
+        latest_version_id,
+        updates,
+        force=force,
+        include_study_image_sets=include_study_image_sets,
     )
-    state = settle(rt, datastore_id, image_set_id)
+    return _settled(rt, datastore_id, image_set_id, "Update", image_set_id=image_set_id)
+
+
+def _settled(rt: Runtime, datastore_id: str, changed: str, what: str, **identity: str) -> ChangeResult:
+    """The answer once image set `changed` has settled; `identity` names the image sets the answer is about."""
+    state = settle(rt, datastore_id, changed)
     return ChangeResult(
         datastore_id=datastore_id,
-        image_set_id=image_set_id,
         done=state["imageSetState"] == "ACTIVE",
-        version_id=state.get("versionId", response.get("latestVersionId")),
+        version_id=state.get("versionId"),
         state=state["imageSetState"],
         workflow_status=state.get("imageSetWorkflowStatus"),
-        message=_finished(state, "Update"),
+        message=_finished(state, what),
+        **identity,
     )
 
 
@@ -229,44 +242,31 @@ def copy_image_set(
         raise invalid("destination_version_id is required with destination_image_set_id (see get_image_set).")
     copiable = raw_copiable_json
     if copiable is None and (series_instance_uids or sop_instance_uids):
-        document = rt.document(datastore_id, source_image_set_id, source_version_id)
+        document = rt.documents.get(datastore_id, source_image_set_id, source_version_id)
         copiable = copiable_document(document, series_instance_uids or [], sop_instance_uids or [])
-    source: dict[str, Any] = {"latestVersionId": source_version_id}
+    source: CopySourceImageSetInformationTypeDef = {"latestVersionId": source_version_id}
     if copiable:
         source["DICOMCopies"] = {"copiableAttributes": copiable}
-    information: dict[str, Any] = {"sourceImageSet": source}
-    if destination_image_set_id:
+    information: CopyImageSetInformationTypeDef = {"sourceImageSet": source}
+    if destination_image_set_id and destination_version_id:
         information["destinationImageSet"] = {
             "imageSetId": destination_image_set_id,
             "latestVersionId": destination_version_id,
         }
-    response = rt.call(
-        "copy_image_set",
-        datastoreId=datastore_id,
-        sourceImageSetId=source_image_set_id,
-        copyImageSetInformation=information,
-        force=force or None,
-        promoteToPrimary=promote_to_primary or None,
+    response = rt.aws.copy_image_set(
+        datastore_id, source_image_set_id, information, force=force, promote_to_primary=promote_to_primary
     )
     destination = response["destinationImageSetProperties"]["imageSetId"]
-    state = settle(rt, datastore_id, destination)
-    return ChangeResult(
-        datastore_id=datastore_id,
-        image_set_id=source_image_set_id,
-        destination_image_set_id=destination,
-        done=state["imageSetState"] == "ACTIVE",
-        version_id=state.get("versionId"),
-        state=state["imageSetState"],
-        workflow_status=state.get("imageSetWorkflowStatus"),
-        message=_finished(state, "Copy"),
+    return _settled(
+        rt, datastore_id, destination, "Copy", image_set_id=source_image_set_id, destination_image_set_id=destination
     )
 
 
 def _describe_deletion(rt: Runtime, args: dict[str, Any]) -> str:
     datastore_id = rt.resolve_datastore(args["datastore_id"])
     image_set_id = args["image_set_id"]
-    version = rt.latest_version(datastore_id, image_set_id)
-    document = rt.document(datastore_id, image_set_id, version)
+    version = rt.documents.latest_version(datastore_id, image_set_id)
+    document = rt.documents.get(datastore_id, image_set_id, version)
     return (
         f"Permanently delete image set {image_set_id} (version {version}, all versions): "
         f"{image_set_facts(rt, document)}"
@@ -289,7 +289,8 @@ def delete_image_set(
     decision = outcome(answer)
     if not decision.confirmed:
         return ChangeResult.refused(datastore_id, image_set_id, decision.refusal(image_set_id))
-    rt.call("delete_image_set", datastoreId=datastore_id, imageSetId=image_set_id)
+    rt.aws.delete_image_set(datastore_id, image_set_id)
+    state: Mapping[str, Any]
     try:
         state = settle(rt, datastore_id, image_set_id)
     except HealthImagingError as exc:  # once gone, the service may answer "not found"

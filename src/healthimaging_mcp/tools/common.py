@@ -51,22 +51,11 @@ def iso(value: Any) -> str | None:
         return None
     if isinstance(value, (int, float)):
         value = datetime.fromtimestamp(value, tz=timezone.utc)
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    return str(value)
+    if not isinstance(value, datetime):
+        return str(value)
+    moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def more(next_token: str | None) -> str:
     return "More results: call again with next_token." if next_token else "No more results."
-
-
-def table(rows: list[list[str]], header: list[str]) -> str:
-    """A plain aligned text table (what the text block shows; the structured content has the data)."""
-    if not rows:
-        return "(none)"
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)

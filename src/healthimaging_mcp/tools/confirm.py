@@ -84,11 +84,13 @@ def outcome(answer: ElicitationResult[Any]) -> Outcome:
 
 
 def runtime_of(ctx: Context) -> Runtime:
-    """The Runtime the server was built with (server.build_server attaches it)."""
-    runtime = getattr(ctx.mcp_server, "runtime", None)
-    if not isinstance(runtime, Runtime):
-        raise RuntimeError("the MCP server has no Runtime attached; build it with server.build_server")
-    return runtime
+    """The Runtime of the server running the call."""
+    from ..server import HealthImagingServer  # the server module imports every toolset, this one included
+
+    server = ctx.mcp_server
+    if not isinstance(server, HealthImagingServer):
+        raise RuntimeError("confirmations need the HealthImagingServer (server.build_server)")
+    return server.runtime
 
 
 def confirm_destruction(id_param: str, describe: Describe, *, uses: Sequence[str] = ()) -> Callable[..., Any]:
@@ -108,8 +110,7 @@ def confirm_destruction(id_param: str, describe: Describe, *, uses: Sequence[str
             return _DescribeFailed(exc)
         if action is None:
             return _NotNeeded()
-        if rt.pseudonyms is not None:  # free text (descriptions) may repeat an identifier seen earlier
-            action = rt.pseudonyms.redact_text(action)
+        action = rt.redaction.text(action)  # free text (descriptions) may repeat an identifier seen earlier
         resource_id = kwargs[id_param]
         capabilities = ctx.client_capabilities
         if capabilities is not None and capabilities.elicitation is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import ElicitationResult
@@ -9,7 +10,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
 from ..runtime import Runtime
-from .common import DatastoreIdArg, DatastoreIdRequired, MaxResultsArg, NextTokenArg, iso, more, table
+from ..text_table import text_table
+from .common import DatastoreIdArg, DatastoreIdRequired, MaxResultsArg, NextTokenArg, iso, more
 from .confirm import ConfirmAction, ConfirmArg, confirm_destruction, outcome
 from .registry import DESTRUCTIVE, IDEMPOTENT_WRITE, READ_ONLY, ToolOutput, Toolset
 from .stakes import datastore_facts
@@ -31,7 +33,7 @@ class Datastore(ToolOutput):
     lambda_authorizer_arn: str | None = None
 
     @classmethod
-    def from_api(cls, d: dict[str, Any]) -> Datastore:
+    def from_api(cls, d: Mapping[str, Any]) -> Datastore:
         return cls(
             datastore_id=d["datastoreId"],
             name=d.get("datastoreName"),
@@ -63,7 +65,7 @@ class DatastoreList(ToolOutput):
 
     def render(self) -> str:
         rows = [[d.datastore_id, d.name or "", d.status or "", d.created_at or ""] for d in self.datastores]
-        return f"{len(rows)} datastore(s):\n{table(rows, ['datastore_id', 'name', 'status', 'created'])}\n" + more(
+        return f"{len(rows)} datastore(s):\n{text_table(rows, ['datastore_id', 'name', 'status', 'created'])}\n" + more(
             self.next_token
         )
 
@@ -86,7 +88,7 @@ def list_datastores(
     next_token: NextTokenArg = None,
 ) -> DatastoreList:
     """List HealthImaging datastores (ID, name, status). Start here to find where images live."""
-    page = rt.call("list_datastores", datastoreStatus=status, maxResults=max_results, nextToken=next_token)
+    page = rt.aws.list_datastores(status, max_results, next_token)
     return DatastoreList(
         datastores=[Datastore.from_api(d) for d in page.get("datastoreSummaries", [])],
         next_token=page.get("nextToken"),
@@ -97,7 +99,7 @@ def list_datastores(
 def get_datastore(rt: Runtime, datastore_id: DatastoreIdArg = None) -> Datastore:
     """Details of one datastore: status, storage format, encryption key, ARN."""
     datastore_id = rt.resolve_datastore(datastore_id)
-    return Datastore.from_api(rt.call("get_datastore", datastoreId=datastore_id)["datastoreProperties"])
+    return Datastore.from_api(rt.aws.get_datastore(datastore_id))
 
 
 @toolset.tool(IDEMPOTENT_WRITE)
@@ -113,15 +115,8 @@ def create_datastore(
     ] = None,
 ) -> DatastoreChange:
     """Create a datastore (status CREATING, then ACTIVE). The storage format cannot be changed later."""
-    extra = {"clientToken": client_token} if client_token else {}
-    out = rt.call(
-        "create_datastore",
-        datastoreName=datastore_name,
-        losslessStorageFormat=lossless_storage_format,
-        kmsKeyArn=kms_key_arn,
-        lambdaAuthorizerArn=lambda_authorizer_arn,
-        tags=tags,
-        **extra,
+    out = rt.aws.create_datastore(
+        datastore_name, lossless_storage_format, kms_key_arn, lambda_authorizer_arn, tags, client_token
     )
     rt.forget_datastores()
     return DatastoreChange(
@@ -150,7 +145,7 @@ def delete_datastore(
     decision = outcome(answer)
     if not decision.confirmed:
         return DatastoreChange(datastore_id=datastore_id, done=False, message=decision.refusal(datastore_id))
-    out = rt.call("delete_datastore", datastoreId=datastore_id)
+    out = rt.aws.delete_datastore(datastore_id)
     rt.forget_datastores()
     return DatastoreChange(
         datastore_id=datastore_id,

@@ -174,16 +174,6 @@ def window_spec(window: str | None, center: float | None, width: float | None) -
     raise invalid(f"Unknown window {window!r}: use dicom, auto, none or a preset ({', '.join(WINDOW_PRESETS)}).")
 
 
-def fetch(rt: Runtime, datastore_id: str, image_set_id: str, frame_id: str) -> tuple[bytes, str | None]:
-    response = rt.call(
-        "get_image_frame",
-        datastoreId=datastore_id,
-        imageSetId=image_set_id,
-        imageFrameInformation={"imageFrameId": frame_id},
-    )
-    return response["imageFrameBlob"].read(), response.get("contentType")
-
-
 def decode(target: FrameTarget, data: bytes, *, reduce: int = 0) -> np.ndarray:
     syntax = target.instance.stored_transfer_syntax_uid
     level = reduce if normalize_uid(syntax) in HTJ2K_SYNTAXES else 0
@@ -208,7 +198,7 @@ def fetch_and_decode(
     """Fetch frames concurrently and decode each at the smallest resolution level that still fills `size`."""
 
     def one(target: FrameTarget) -> np.ndarray:
-        data, _ = fetch(rt, datastore_id, image_set_id, target.frame.id)
+        data, _ = rt.aws.get_image_frame(datastore_id, image_set_id, target.frame.id)
         return decode(target, data, reduce=reduce_level(target, size))
 
     if workers <= 1:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import math
-from dataclasses import replace
 from typing import Annotated, Literal
 
 import numpy as np
@@ -13,10 +11,8 @@ from mcp.types import ContentBlock, ImageContent
 from pydantic import Field, PrivateAttr
 
 from ..files import output_path, write_file
-from ..imaging.montage import choose_indices, make_montage
-from ..imaging.render import display_size, encode_image, physical_spacing, render_frame, to_display
-from ..imaging.resample import resize
-from ..imaging.window import WindowSpec, apply_modality_lut, auto_window
+from ..imaging.montage import MAX_BYTES, MontageFrame, choose_indices, render_montage, sheet_layout
+from ..imaging.render import render_frame
 from ..runtime import Runtime
 from .common import UID_PATTERN, DatastoreIdArg, FileNameArg, ImageSetIdArg, VersionArg
 from .frame_pipeline import (
@@ -24,7 +20,6 @@ from .frame_pipeline import (
     FrameTarget,
     caption,
     decode,
-    fetch,
     fetch_and_decode,
     locate,
     pick_series,
@@ -46,10 +41,6 @@ WindowArg = Annotated[
 ]
 MontageWindowArg = Annotated[str | None, Field(description="As for get_image_frame.")]
 SeriesUidArg = Annotated[str | None, Field(pattern=UID_PATTERN)]
-MONTAGE_MAX_SIDE = 2048  # pixels
-MONTAGE_MAX_BYTES = 768 * 1024  # encoded; about 1 MB as base64 in the answer
-MONTAGE_GAP = 2
-MIN_TILE = 64
 _EXTENSIONS = {
     "image/jph": ".jph",
     "image/jphc": ".jhc",
@@ -76,11 +67,6 @@ class ImageAnswer(ToolOutput):
 
     def show(self, data: bytes, mime_type: str) -> None:
         self._image = (data, mime_type)
-
-    @property
-    def image_data(self) -> bytes | None:
-        """The encoded image shown (not part of the structured content)."""
-        return self._image[0] if self._image else None
 
     def note_saved(self, note: str) -> None:
         """What the saved file holds (e.g. its units), said after its path."""
@@ -129,7 +115,7 @@ def get_image_frame(
     slice_index (default: the middle slice), or by image_frame_id."""
     spec = window_spec(window, window_center, window_width)
     datastore_id = rt.resolve_datastore(datastore_id)
-    document = rt.document(datastore_id, image_set_id, version_id)
+    document = rt.documents.get(datastore_id, image_set_id, version_id)
     target = locate(
         document,
         image_frame_id=image_frame_id,
@@ -138,7 +124,7 @@ def get_image_frame(
         slice_index=slice_index,
         frame_index=frame_index,
     )
-    data, content_type = fetch(rt, datastore_id, image_set_id, target.frame.id)
+    data, content_type = rt.aws.get_image_frame(datastore_id, image_set_id, target.frame.id)
     pixels = decode(target, data)
     rendered = render_frame(
         pixels,
@@ -234,71 +220,48 @@ def montage(
 ) -> ImageAnswer:
     """The montage itself (`workers` = frames fetched at once; 1 fetches one after another).
 
-    The picture stays within MONTAGE_MAX_SIDE pixels and MONTAGE_MAX_BYTES encoded: larger asks get smaller
-    tiles, and the caption says so."""
-    document = rt.document(datastore_id, image_set_id, version_id)
+    The picture stays within the montage limits (imaging.montage: MAX_SIDE pixels, MAX_BYTES encoded): larger
+    asks get smaller tiles, and the caption says so."""
+    document = rt.documents.get(datastore_id, image_set_id, version_id)
     series = pick_series(document, series_instance_uid)
-    indices = choose_indices(series.frame_count, count)
-    targets = [slice_target(series, i) for i in indices]
+    targets = [slice_target(series, i) for i in choose_indices(series.frame_count, count)]
     spec = window_spec(window, window_center, window_width)
-    columns = math.ceil(math.sqrt(len(targets))) if targets else 1
-    tile = min(tile_size, max(MIN_TILE, (MONTAGE_MAX_SIDE - MONTAGE_GAP * (columns - 1)) // columns))
-    frames = fetch_and_decode(rt, datastore_id, image_set_id, targets, size=tile, workers=workers)
-    displays = [to_display(p, t.attributes, spec, frame_index=t.frame.index) for t, p in zip(targets, frames)]
-    if all(d.window_source == "auto" for d in displays):  # one automatic window for all tiles: comparable grey
-        center, width = auto_window(
-            np.concatenate(
-                [apply_modality_lut(p, t.attributes, t.frame.index).ravel() for t, p in zip(targets, frames)]
-            )
-        )
-        shared = WindowSpec.explicit(center, width)
-        displays = [
-            replace(to_display(p, t.attributes, shared, frame_index=t.frame.index), window_source="auto")
-            for t, p in zip(targets, frames)
-        ]
+    columns, tile = sheet_layout(len(targets), tile_size)
+    decoded = fetch_and_decode(rt, datastore_id, image_set_id, targets, size=tile, workers=workers)
     labels, legend = tile_labels(targets)
-    while True:
-        tiles = [_tile(d.pixels, t, tile) for d, t in zip(displays, targets)]
-        sheet = make_montage(tiles, labels, columns=columns, tile_size=tile, gap=MONTAGE_GAP)
-        data = encode_image(sheet, image_format)
-        if len(data) <= MONTAGE_MAX_BYTES or tile <= MIN_TILE:
-            break
-        tile = max(MIN_TILE, int(tile * math.sqrt(MONTAGE_MAX_BYTES / len(data)) * 0.95))
+    frames = [
+        MontageFrame(pixels, target.attributes, target.frame.index, label)
+        for pixels, target, label in zip(decoded, targets, labels)
+    ]
+    sheet = render_montage(frames, spec, columns=columns, tile=tile, image_format=image_format)
     text = (
         f"Montage of {len(targets)} of {series.frame_count} frames · {series.modality or '?'} "
         f"{series.description or ''} · labels: {legend}"
     )
+    displays = sheet.displays
     windows = {(d.window_center, d.window_width, d.window_source) for d in displays}
     first = displays[0]
     if len(windows) > 1:
         text += f" · each frame in its own window ({first.window_source})"
     elif first.window_center is not None and first.window_width is not None:
         text += " · " + window_text(first.window_center, first.window_width, first.window_source, targets[0])
-    if tile < tile_size:
-        text += f" · tiles shrunk from {tile_size} to {tile} px to keep the image under {MONTAGE_MAX_BYTES // 1024} KB"
+    if sheet.tile < tile_size:
+        text += f" · tiles shrunk from {tile_size} to {sheet.tile} px to keep the image under {MAX_BYTES // 1024} KB"
     answer = ImageAnswer(
         caption=text,
-        width=int(sheet.shape[1]),
-        height=int(sheet.shape[0]),
+        width=sheet.width,
+        height=sheet.height,
         series_instance_uid=series.uid,
         slice_count=series.frame_count,
         window_center=first.window_center if len(windows) == 1 else None,
         window_width=first.window_width if len(windows) == 1 else None,
         window_source=first.window_source,
     )
-    answer.show(data, "image/png" if image_format == "png" else "image/jpeg")
+    answer.show(sheet.data, "image/png" if image_format == "png" else "image/jpeg")
     if save_as:
         suffix = ".png" if image_format == "png" else ".jpg"
-        answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), data))
+        answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), sheet.data))
     return answer
-
-
-def _tile(pixels: np.ndarray, target: FrameTarget, tile: int) -> np.ndarray:
-    """A frame's display pixels with its physical aspect, at most `tile` pixels on its longer side."""
-    rows, columns = pixels.shape[:2]
-    spacing = physical_spacing(target.attributes, target.frame.index)
-    height, width = display_size(rows, columns, spacing, tile, enlarge=False)
-    return pixels if (height, width) == (rows, columns) else resize(pixels, height, width)
 
 
 def tile_labels(targets: list[FrameTarget]) -> tuple[list[str], str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,7 @@ from pydantic import Field, WithJsonSchema
 
 from ..errors import invalid
 from ..runtime import Runtime
+from ..text_table import text_table
 from .common import (
     UID_PATTERN,
     DatastoreIdArg,
@@ -18,7 +20,6 @@ from .common import (
     VersionArg,
     iso,
     more,
-    table,
 )
 from .registry import READ_ONLY, ToolOutput, Toolset
 
@@ -56,7 +57,7 @@ class ImageSetHit(ToolOutput):
     instance_count: int | None = None
 
     @classmethod
-    def from_api(cls, s: dict[str, Any]) -> ImageSetHit:
+    def from_api(cls, s: Mapping[str, Any]) -> ImageSetHit:
         tags = s.get("DICOMTags", {})
         return cls(
             image_set_id=s["imageSetId"],
@@ -102,7 +103,7 @@ class SearchResults(ToolOutput):
         ]
         header = ["image_set_id", "patient", "study date", "mod", "study", "images", ""]
         head = f"{len(rows)} image set(s) in datastore {self.datastore_id}:"
-        return f"{head}\n{table(rows, header)}\n{more(self.next_token)}"
+        return f"{head}\n{text_table(rows, header)}\n{more(self.next_token)}"
 
 
 def _dicom_date(value: str) -> str:
@@ -195,11 +196,11 @@ def search_image_sets(
     created/updated time; at most two criteria, none lists all."""
     datastore_id = rt.resolve_datastore(datastore_id)
     criteria = {
-        "patient_id": rt.reveal(patient_id),
-        "accession_number": rt.reveal(accession_number),
+        "patient_id": rt.redaction.reveal(patient_id),
+        "accession_number": rt.redaction.reveal(accession_number),
         "study_instance_uid": study_instance_uid,
         "series_instance_uid": series_instance_uid,
-        "study_id": rt.reveal(study_id),
+        "study_id": rt.redaction.reveal(study_id),
         "study_date_from": study_date_from,
         "study_date_to": study_date_to,
         "created_from": created_from,
@@ -214,13 +215,7 @@ def search_image_sets(
         search["filters"] = filters
     if sort_by:
         search["sort"] = {"sortField": _SORT_FIELDS[sort_by], "sortOrder": sort_order.upper()}
-    page = rt.call(
-        "search_image_sets",
-        datastoreId=datastore_id,
-        searchCriteria=search,
-        maxResults=max_results,
-        nextToken=next_token,
-    )
+    page = rt.aws.search_image_sets(datastore_id, search, max_results, next_token)
     hits = [ImageSetHit.from_api(s) for s in page.get("imageSetsMetadataSummaries", [])]
     return SearchResults(datastore_id=datastore_id, image_sets=hits, next_token=page.get("nextToken"))
 
@@ -242,7 +237,7 @@ class ImageSetState(ToolOutput):
     arn: str | None = None
 
     @classmethod
-    def from_api(cls, r: dict[str, Any]) -> ImageSetState:
+    def from_api(cls, r: Mapping[str, Any]) -> ImageSetState:
         return cls(
             datastore_id=r["datastoreId"],
             image_set_id=r["imageSetId"],
@@ -275,8 +270,7 @@ def get_image_set(
 ) -> ImageSetState:
     """State of one image set: latest version, ACTIVE/LOCKED/DELETED, workflow status, primary flag."""
     datastore_id = rt.resolve_datastore(datastore_id)
-    response = rt.call("get_image_set", datastoreId=datastore_id, imageSetId=image_set_id, versionId=version_id)
-    return ImageSetState.from_api(response)
+    return ImageSetState.from_api(rt.aws.get_image_set(datastore_id, image_set_id, version_id))
 
 
 class ImageSetVersion(ToolOutput):
@@ -299,7 +293,7 @@ class ImageSetVersions(ToolOutput):
         ]
         return (
             f"Versions of image set {self.image_set_id} (newest first):\n"
-            f"{table(rows, ['version', 'state', 'workflow', 'updated', 'message'])}\n{more(self.next_token)}"
+            f"{text_table(rows, ['version', 'state', 'workflow', 'updated', 'message'])}\n{more(self.next_token)}"
         )
 
 
@@ -313,13 +307,7 @@ def list_image_set_versions(
 ) -> ImageSetVersions:
     """Version history of an image set; every version stays readable."""
     datastore_id = rt.resolve_datastore(datastore_id)
-    page = rt.call(
-        "list_image_set_versions",
-        datastoreId=datastore_id,
-        imageSetId=image_set_id,
-        maxResults=max_results,
-        nextToken=next_token,
-    )
+    page = rt.aws.list_image_set_versions(datastore_id, image_set_id, max_results, next_token)
     versions = [
         ImageSetVersion(
             version_id=v["versionId"],

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import json
-import re
 import time
+from collections.abc import Mapping
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel, Field
 
+from ..aws.s3 import read_s3_text, split_s3_uri
 from ..dicom.compare import compare_versions
-from ..dicom.phi_rules import FILE
 from ..errors import HealthImagingError
 from ..runtime import Runtime
-from .common import DatastoreIdArg, MaxResultsArg, NextTokenArg, iso, more, table
+from ..text_table import text_table
+from .common import DatastoreIdArg, MaxResultsArg, NextTokenArg, iso, more
 from .registry import IDEMPOTENT_WRITE, READ_ONLY, ToolOutput, Toolset
+
+if TYPE_CHECKING:
+    from mypy_boto3_medical_imaging.type_defs import DicomMetadataMappingTypeDef, ImportConfigurationTypeDef
 
 toolset = Toolset()
 
@@ -103,7 +107,7 @@ class ImportJob(ToolOutput):
     waited_seconds: float | None = None
 
     @classmethod
-    def from_api(cls, p: dict[str, Any]) -> ImportJob:
+    def from_api(cls, p: Mapping[str, Any]) -> ImportJob:
         return cls(
             datastore_id=p["datastoreId"],
             job_id=p["jobId"],
@@ -141,19 +145,13 @@ class ImportJob(ToolOutput):
         return "\n".join(lines)
 
 
-def _read_s3_text(rt: Runtime, uri: str) -> str:
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    body: bytes = rt.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    return body.decode()
-
-
 def read_results(rt: Runtime, output_uri: str) -> ImportOutput:
     """The job summary and per-file failures HealthImaging wrote under the job's output folder."""
     folder = output_uri if output_uri.endswith("/") else output_uri + "/"
     try:
-        summary = json.loads(_read_s3_text(rt, folder + "job-output-manifest.json")).get("jobSummary", {})
+        summary = json.loads(read_s3_text(rt.clients, folder + "job-output-manifest.json")).get("jobSummary", {})
         failures_text = (
-            _read_s3_text(rt, folder + "FAILURE/failure.ndjson")
+            read_s3_text(rt.clients, folder + "FAILURE/failure.ndjson")
             if summary.get("numberOfFilesWithCustomerError", 0) + summary.get("numberOfFilesWithServerError", 0)
             else ""
         )
@@ -186,16 +184,11 @@ def _version_before(
 ) -> int | None:
     """The newest version made before the job was submitted; None when the job created the image set."""
     found: int | None = None
-    token = None
-    while True:
-        page = rt.call("list_image_set_versions", datastoreId=datastore_id, imageSetId=image_set_id, nextToken=token)
-        for version in page.get("imageSetPropertiesList", []):
-            number, made = int(version["versionId"]), version.get("updatedAt") or version.get("createdAt")
-            if number < to_version and made is not None and made < submitted_at and (found is None or number > found):
-                found = number
-        token = page.get("nextToken")
-        if not token:
-            return found
+    for version in rt.aws.all_image_set_versions(datastore_id, image_set_id):
+        number, made = int(version["versionId"]), version.get("updatedAt") or version.get("createdAt")
+        if number < to_version and made is not None and made < submitted_at and (found is None or number > found):
+            found = number
+    return found
 
 
 def _compare(
@@ -205,7 +198,7 @@ def _compare(
         from_version = _version_before(rt, datastore_id, image_set_id, to_version, submitted_at)
         if from_version is None:
             return None
-        before, after = (rt.document(datastore_id, image_set_id, str(v)) for v in (from_version, to_version))
+        before, after = (rt.documents.get(datastore_id, image_set_id, str(v)) for v in (from_version, to_version))
         changes = compare_versions(before, after)
     except (HealthImagingError, ValueError) as exc:  # the import itself is reported all the same
         error = exc.message if isinstance(exc, HealthImagingError) else "the metadata could not be read"
@@ -241,62 +234,45 @@ def changed_image_sets(
     return [c for c in compared if c is not None], (skipped if skipped > 0 else None)
 
 
-_S3_URI = re.compile(r"s3://([^/\s]+)/(\S*)")
-
-
-class _Redaction:
-    """Under --redact-phi, for import answers: S3 keys become FILE pseudonyms (people name files and folders after
-    patients), free text loses the keys and the patient values seen so far, attribute values get their pseudonyms."""
-
-    def __init__(self, pseudonyms: Any, known_keys: list[str]) -> None:
-        self.pseudonyms = pseudonyms
-        self.known_keys = sorted({k for k in known_keys if len(k) >= 3}, key=len, reverse=True)
-
-    def key(self, key: str) -> str:
-        return str(self.pseudonyms.pseudonym(FILE, key)) if key else key
-
-    def uri(self, uri: str | None) -> str | None:
-        if uri is None:
-            return None
-        return _S3_URI.sub(lambda m: f"s3://{m.group(1)}/{self.key(m.group(2))}", uri)
-
-    def text(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        text = self.uri(text) or ""
-        for key in self.known_keys:
-            text = text.replace(key, self.key(key))
-        return str(self.pseudonyms.redact_text(text))
-
-    def value(self, attribute: str, value: Any) -> Any:
-        return self.pseudonyms.redact({attribute: value})[attribute]
-
-
 def redacted(rt: Runtime, job: ImportJob) -> ImportJob:
-    """The job as an answer may show it: under --redact-phi no file name, S3 key or patient value in clear."""
-    if rt.pseudonyms is None:
+    """The job as an answer may show it: under --redact-phi no file name, S3 key or patient value in clear.
+
+    S3 keys become FILE pseudonyms (people name files and folders after patients), in URIs and wherever a key
+    of this job appears in free text; attribute values get their own pseudonyms."""
+    redaction = rt.redaction
+    if not redaction.enabled:
         return job
     job = job.model_copy(deep=True)
     results = job.results
     failures = results.failures if results is not None else []
-    keys = [_S3_URI.sub(r"\2", uri) for uri in (job.input_s3_uri, job.output_s3_uri) if uri]
-    redact = _Redaction(rt.pseudonyms, keys + [f.input_file for f in failures])
-    job.input_s3_uri, job.output_s3_uri = redact.uri(job.input_s3_uri), redact.uri(job.output_s3_uri)
-    job.job_name, job.message = redact.text(job.job_name), redact.text(job.message)
+    prefixes = [split_s3_uri(uri)[1] for uri in (job.input_s3_uri, job.output_s3_uri) if uri]
+    keys = prefixes + [f.input_file for f in failures]
+
+    def text(value: str | None) -> str | None:
+        return None if value is None else redaction.text(value, keys)
+
+    def uri(value: str | None) -> str | None:
+        return None if value is None else redaction.s3_uris(value)
+
+    def value(attribute: str, data: Any) -> Any:
+        return redaction.value({attribute: data})[attribute]
+
+    job.input_s3_uri, job.output_s3_uri = uri(job.input_s3_uri), uri(job.output_s3_uri)
+    job.job_name, job.message = text(job.job_name), text(job.message)
     for failure in failures:
-        failure.input_file, failure.message = redact.key(failure.input_file), redact.text(failure.message)
+        failure.input_file, failure.message = redaction.s3_key(failure.input_file), text(failure.message)
     if results is not None:
-        results.output_error = redact.text(results.output_error)
+        results.output_error = text(results.output_error)
         for change in results.changed_image_sets or []:
-            change.error = redact.text(change.error)
+            change.error = text(change.error)
             for attribute in change.changed_attributes:
-                attribute.old = redact.value(attribute.attribute, attribute.old)
-                attribute.new = redact.value(attribute.attribute, attribute.new)
+                attribute.old = value(attribute.attribute, attribute.old)
+                attribute.new = value(attribute.attribute, attribute.new)
     return job
 
 
 def _job(rt: Runtime, datastore_id: str, job_id: str, include_results: bool) -> ImportJob:
-    props = rt.call("get_dicom_import_job", datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+    props = rt.aws.get_dicom_import_job(datastore_id, job_id)
     job = ImportJob.from_api(props)
     if include_results and job.status in ("COMPLETED", "FAILED") and job.output_s3_uri:
         results = job.results = read_results(rt, job.output_s3_uri)
@@ -306,6 +282,19 @@ def _job(rt: Runtime, datastore_id: str, job_id: str, include_results: bool) -> 
             )
             results.changed_image_sets = changes or None
     return redacted(rt, job)
+
+
+def _import_configuration(mappings: list[MetadataMapping]) -> ImportConfigurationTypeDef:
+    def mapping(m: MetadataMapping) -> DicomMetadataMappingTypeDef:
+        entry: DicomMetadataMappingTypeDef = {
+            "studyInstanceUID": m.study_instance_uid,
+            "metadataFilePath": m.metadata_file_path,
+        }
+        if m.series_instance_uid:
+            entry["seriesInstanceUID"] = m.series_instance_uid
+        return entry
+
+    return {"dicomJsonMetadataImportConfiguration": {"dicomMetadataMappings": [mapping(m) for m in mappings]}}
 
 
 @toolset.tool(IDEMPOTENT_WRITE)
@@ -328,32 +317,19 @@ async def start_dicom_import_job(
     """Import DICOM Part 10 files from S3 into a datastore. By default waits for the job (with progress) and
     reports per-file failures."""
     datastore_id = rt.resolve_datastore(datastore_id)
-    configuration = None
-    if metadata_mappings:
-        configuration = {
-            "dicomJsonMetadataImportConfiguration": {
-                "dicomMetadataMappings": [
-                    {
-                        "studyInstanceUID": m.study_instance_uid,
-                        "metadataFilePath": m.metadata_file_path,
-                        **({"seriesInstanceUID": m.series_instance_uid} if m.series_instance_uid else {}),
-                    }
-                    for m in metadata_mappings
-                ]
-            }
-        }
-    params: dict[str, Any] = dict(
-        datastoreId=datastore_id,
-        jobName=job_name,
-        dataAccessRoleArn=data_access_role_arn,
-        inputS3Uri=input_s3_uri,
-        outputS3Uri=output_s3_uri,
-        inputOwnerAccountId=input_owner_account_id,
-        importConfiguration=configuration,
+    configuration = _import_configuration(metadata_mappings) if metadata_mappings else None
+    start = partial(
+        rt.aws.start_dicom_import_job,
+        datastore_id,
+        input_s3_uri,
+        output_s3_uri,
+        data_access_role_arn,
+        job_name=job_name,
+        input_owner_account_id=input_owner_account_id,
+        configuration=configuration,
+        client_token=client_token,
     )
-    if client_token:
-        params["clientToken"] = client_token
-    started = await anyio.to_thread.run_sync(partial(rt.call, "start_dicom_import_job", **params))
+    started = await anyio.to_thread.run_sync(start)
     job_id = started["jobId"]
     begin, delay = time.monotonic(), 1.0
 
@@ -393,7 +369,7 @@ class ImportJobList(ToolOutput):
 
     def render(self) -> str:
         rows = [[j.job_id, j.job_name or "", j.status, j.submitted_at or "", j.ended_at or ""] for j in self.jobs]
-        return f"{table(rows, ['job_id', 'name', 'status', 'submitted', 'ended'])}\n{more(self.next_token)}"
+        return f"{text_table(rows, ['job_id', 'name', 'status', 'submitted', 'ended'])}\n{more(self.next_token)}"
 
 
 @toolset.tool(READ_ONLY)
@@ -406,12 +382,6 @@ def list_dicom_import_jobs(
 ) -> ImportJobList:
     """Import jobs of a datastore, newest first."""
     datastore_id = rt.resolve_datastore(datastore_id)
-    page = rt.call(
-        "list_dicom_import_jobs",
-        datastoreId=datastore_id,
-        jobStatus=job_status,
-        maxResults=max_results,
-        nextToken=next_token,
-    )
+    page = rt.aws.list_dicom_import_jobs(datastore_id, job_status, max_results, next_token)
     jobs = [redacted(rt, ImportJob.from_api(j)) for j in page.get("jobSummaries", [])]
     return ImportJobList(datastore_id=datastore_id, jobs=jobs, next_token=page.get("nextToken"))

@@ -64,8 +64,8 @@ def get_image_set_metadata(
     """DICOM metadata, compact. depth=summary: patient, study, each series (counts, size, spacing);
     series: its instances; instance: all its attributes."""
     datastore_id = rt.resolve_datastore(datastore_id)
-    version = version_id or rt.latest_version(datastore_id, image_set_id)
-    document = rt.document(datastore_id, image_set_id, version)
+    version = version_id or rt.documents.latest_version(datastore_id, image_set_id)
+    document = rt.documents.get(datastore_id, image_set_id, version)
     budget = rt.settings.max_output_chars
     answer = MetadataAnswer(datastore_id=datastore_id, image_set_id=image_set_id, version_id=version, depth=depth)
     _check_exists(document, series_instance_uid if depth == "series" else None, sop_instance_uid)
@@ -85,7 +85,7 @@ def get_image_set_metadata(
         raise invalid(str(exc)) from None
     if save_json_as:
         path = output_path(rt.settings.output_dir, save_json_as, ".json")
-        content = document.raw if rt.pseudonyms is None else rt.pseudonyms.redact(document.raw)
+        content = rt.redaction.value(document.raw)
         write_file(path, json.dumps(content, indent=1, ensure_ascii=False).encode())
         answer.saved_to = str(path)
     return answer

@@ -2,8 +2,10 @@
 
 A tool is a function `fn(rt: Runtime, ...) -> ToolOutput`. The registry binds the runtime, publishes the
 remaining parameters as the input schema and the output model as the output schema, turns the returned
-model into structured content plus a short text rendering, and turns every failure into a typed error.
-Arguments are validated by `StrictArguments`: nothing a caller sends is silently ignored.
+model into structured content plus a short text rendering, and answers every failure as an error result
+carrying the typed error (what the SDK itself refuses before a tool runs is typed by `middleware`).
+Arguments are validated by `StrictArguments`: nothing a caller sends is silently ignored. Under
+--redact-phi, answers and error texts pass through the runtime's redaction.
 """
 
 from __future__ import annotations
@@ -16,14 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, create_model, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from ..errors import HealthImagingError, from_aws
+from ..aws.errors import from_aws
+from ..errors import ErrorType, HealthImagingError
 
 if TYPE_CHECKING:
     from ..runtime import Runtime
@@ -112,7 +114,7 @@ def build_tools(runtime: Runtime, toolsets: list[Toolset], *, allow_write: bool)
             if spec.writes and not allow_write:
                 continue
             tool = Tool.from_function(
-                bind(spec.fn, runtime, runtime.postprocess),
+                bind(spec.fn, runtime),
                 name=spec.fn.__name__,
                 description=inspect.getdoc(spec.fn),
                 annotations=spec.annotations,
@@ -126,31 +128,30 @@ def build_tools(runtime: Runtime, toolsets: list[Toolset], *, allow_write: bool)
     return tools
 
 
-def bind(
-    fn: Callable[..., Any], runtime: Runtime, postprocess: Callable[[ToolOutput], ToolOutput]
-) -> Callable[..., Any]:
-    """The function MCP sees: runtime bound, output converted, failures typed."""
+def bind(fn: Callable[..., Any], runtime: Runtime) -> Callable[..., Any]:
+    """The function MCP sees: runtime bound, output converted and redacted, failures answered as typed errors."""
     signature = inspect.signature(fn, eval_str=True)
     output_model = signature.return_annotation
     parameters = list(signature.parameters.values())[1:]
     published = signature.replace(parameters=parameters, return_annotation=Annotated[CallToolResult, output_model])
     name = fn.__name__
+    redaction = runtime.redaction
 
     def finish(result: ToolOutput) -> CallToolResult:
-        images = result.extra_content()  # pixels, not text: taken before postprocessing rebuilds the model
-        result = postprocess(result)
+        images = result.extra_content()  # pixels, not text: taken before redaction rebuilds the model
+        result = redaction.value(result)
         content: list[ContentBlock] = [TextContent(type="text", text=result.render()), *images]
         return CallToolResult(content=content, structured_content=result.model_dump(mode="json", exclude_none=True))
 
-    def fail(exc: Exception) -> ToolError:
-        if isinstance(exc, ToolError):
-            return exc
+    def failed(exc: Exception) -> CallToolResult:
         error = exc if isinstance(exc, HealthImagingError) else from_aws(exc)
-        if error.error_type.value == "internal_error":
+        if error.error_type is ErrorType.INTERNAL:
             log.error("tool %s crashed", name, exc_info=exc)
         else:
             log.info("tool %s failed: %s %s", name, error.error_type.value, error.code or "")
-        return ToolError(error.to_text(name))
+        text = redaction.error(error).to_text(name)
+        # No structured content: clients check it against the output schema even on error results.
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
 
     if inspect.iscoroutinefunction(fn):
 
@@ -159,20 +160,28 @@ def bind(
             try:
                 return finish(await fn(runtime, **kwargs))
             except Exception as exc:
-                raise fail(exc) from exc
+                return failed(exc)
 
-        tool: Callable[..., Any] = async_tool
-    else:
+        _present(async_tool, published)
+        return async_tool
 
-        @functools.wraps(fn)
-        def sync_tool(**kwargs: Any) -> CallToolResult:
-            try:
-                return finish(fn(runtime, **kwargs))
-            except Exception as exc:
-                raise fail(exc) from exc
+    @functools.wraps(fn)
+    def sync_tool(**kwargs: Any) -> CallToolResult:
+        try:
+            return finish(fn(runtime, **kwargs))
+        except Exception as exc:
+            return failed(exc)
 
-        tool = sync_tool
-    del tool.__wrapped__  # type: ignore[attr-defined]
-    tool.__signature__ = published  # type: ignore[attr-defined]
-    tool.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": published.return_annotation}
-    return tool
+    _present(sync_tool, published)
+    return sync_tool
+
+
+def _present(tool: Callable[..., Any], signature: inspect.Signature) -> None:
+    """Make MCP read `signature` from `tool` (the tool's own parameters without the runtime), not the
+    signature of the function `functools.wraps` copied the name and docstring from."""
+    attributes = vars(tool)  # a function's attributes
+    del attributes["__wrapped__"]
+    attributes["__signature__"] = signature
+    tool.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()} | {
+        "return": signature.return_annotation
+    }

@@ -22,12 +22,15 @@ _NULL = {"type": "null"}
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
     """An input schema without titles, null alternatives, `default: null` and string length limits."""
-    return _compact(schema, drop={"title", "minLength", "maxLength"})
+    compact: dict[str, Any] = _compact(schema, drop={"title", "minLength", "maxLength"})
+    return compact
 
 
 def compact_output(schema: dict[str, Any]) -> dict[str, Any]:
     """An output schema: top-level fields with their types; nested objects reduced to `object`."""
-    top = _compact(schema, drop={"title", "description", "default", "additionalProperties", "$defs", "required"})
+    top: dict[str, Any] = _compact(
+        schema, drop={"title", "description", "default", "additionalProperties", "$defs", "required"}
+    )
     properties = top.get("properties", {})
     top["properties"] = {name: _shallow(value) for name, value in properties.items()}
     return top

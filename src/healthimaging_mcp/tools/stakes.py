@@ -40,8 +40,7 @@ def patient_and_study(rt: Runtime, document: ImageSetDocument) -> str:
         "patient_name": as_text(document.patient.get("PatientName")),
         "patient_id": as_text(document.patient.get("PatientID")),
     }
-    if rt.pseudonyms is not None:
-        patient = rt.pseudonyms.redact(patient)
+    patient = rt.redaction.value(patient)
     who = patient["patient_name"] or "(no name)"
     if patient["patient_id"]:
         who += f" ({patient['patient_id']})"
@@ -145,20 +144,10 @@ def study_partners(rt: Runtime, datastore_id: str, document: ImageSetDocument, i
     if study_uid is None:
         return []
     search = {"filters": build_filters({"study_instance_uid": study_uid, "is_primary": True})}
-    hits: list[ImageSetHit] = []
-    token = None
-    for _ in range(_SEARCH_PAGES):
-        page = rt.call(
-            "search_image_sets",
-            datastoreId=datastore_id,
-            searchCriteria=search,
-            maxResults=_SEARCH_PAGE,
-            nextToken=token,
-        )
-        hits += [ImageSetHit.from_api(s) for s in page.get("imageSetsMetadataSummaries", [])]
-        token = page.get("nextToken")
-        if not token:
-            break
+    summaries = rt.aws.search_all_image_sets(
+        datastore_id, search, page_size=_SEARCH_PAGE, max_items=_SEARCH_PAGE * _SEARCH_PAGES
+    )
+    hits = [ImageSetHit.from_api(s) for s in summaries]
     return [hit for hit in hits if hit.image_set_id != image_set_id]
 
 
@@ -179,8 +168,8 @@ def partners_words(hits: list[ImageSetHit]) -> str:
 
 def datastore_facts(rt: Runtime, datastore_id: str) -> str:
     """`'name' (ACTIVE, created …): it holds no image sets` (one search page tells how many, up to 50)."""
-    properties = rt.call("get_datastore", datastoreId=datastore_id)["datastoreProperties"]
-    page = rt.call("search_image_sets", datastoreId=datastore_id, searchCriteria={}, maxResults=_SEARCH_PAGE)
+    properties = rt.aws.get_datastore(datastore_id)
+    page = rt.aws.search_image_sets(datastore_id, {}, _SEARCH_PAGE)
     held = len(page.get("imageSetsMetadataSummaries", []))
     created = iso(properties.get("createdAt"))
     state = ", ".join(fact for fact in (properties.get("datastoreStatus"), created and f"created {created}") if fact)

@@ -7,7 +7,8 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from ..runtime import Runtime
-from .common import ResourceArnArg, table
+from ..text_table import text_table
+from .common import ResourceArnArg
 from .registry import IDEMPOTENT_WRITE, READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
@@ -34,18 +35,13 @@ class Tags(ToolOutput):
 
     def render(self) -> str:
         head = self.message or f"Tags of {self.resource_arn}:"
-        return f"{head}\n{table([[k, v] for k, v in sorted(self.tags.items())], ['key', 'value'])}"
-
-
-def _tags(rt: Runtime, resource_arn: str) -> dict[str, str]:
-    tags: dict[str, str] = rt.call("list_tags_for_resource", resourceArn=resource_arn)["tags"]
-    return tags
+        return f"{head}\n{text_table([[k, v] for k, v in sorted(self.tags.items())], ['key', 'value'])}"
 
 
 @toolset.tool(READ_ONLY)
 def list_tags_for_resource(rt: Runtime, resource_arn: ResourceArnArg) -> Tags:
     """Tags on a datastore or image set (ARNs come from get_datastore / get_image_set)."""
-    return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn))
+    return Tags(resource_arn=resource_arn, tags=rt.aws.list_tags_for_resource(resource_arn))
 
 
 @toolset.tool(IDEMPOTENT_WRITE)
@@ -53,8 +49,9 @@ def tag_resource(
     rt: Runtime, resource_arn: ResourceArnArg, tags: Annotated[dict[TagKey, str], Field(min_length=1)]
 ) -> Tags:
     """Add or overwrite tags on a datastore or image set."""
-    rt.call("tag_resource", resourceArn=resource_arn, tags=tags)
-    return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn), message=f"Tagged; tags of {resource_arn}:")
+    rt.aws.tag_resource(resource_arn, tags)
+    tagged = rt.aws.list_tags_for_resource(resource_arn)
+    return Tags(resource_arn=resource_arn, tags=tagged, message=f"Tagged; tags of {resource_arn}:")
 
 
 @toolset.tool(IDEMPOTENT_WRITE)
@@ -62,5 +59,6 @@ def untag_resource(
     rt: Runtime, resource_arn: ResourceArnArg, tag_keys: Annotated[list[TagKey], Field(min_length=1, max_length=200)]
 ) -> Tags:
     """Remove tags (by key) from a datastore or image set."""
-    rt.call("untag_resource", resourceArn=resource_arn, tagKeys=tag_keys)
-    return Tags(resource_arn=resource_arn, tags=_tags(rt, resource_arn), message=f"Untagged; tags of {resource_arn}:")
+    rt.aws.untag_resource(resource_arn, tag_keys)
+    tagged = rt.aws.list_tags_for_resource(resource_arn)
+    return Tags(resource_arn=resource_arn, tags=tagged, message=f"Untagged; tags of {resource_arn}:")

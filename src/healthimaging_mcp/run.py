@@ -1,4 +1,4 @@
-"""Run the MCP server: stdio (default) or streamable HTTP, against AWS or the embedded local service."""
+"""Run the MCP server on its transport (stdio by default, or streamable HTTP), against AWS or `--local`."""
 
 from __future__ import annotations
 
