@@ -22,7 +22,7 @@ import anyio
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
-from healthimaging_mcp.local.samples import PHANTOM_SLICES
+from healthimaging_mcp.local.samples.collection import PHANTOM_SLICES
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.tools import datastores, image_sets, metadata
 

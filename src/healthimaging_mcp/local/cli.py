@@ -9,10 +9,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .paths import default_data_dir
+from .config import default_data_dir
 
 if TYPE_CHECKING:
-    from .importer import ImportedImageSet, Importer
+    from .backend import LocalBackend
+    from .imports.assembler import ImportedImageSet
 
 
 def add_local_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,7 +52,7 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .seeding import seed_samples
+    from .samples.seeding import seed_samples
     from .service import LocalService
 
     credentials = None
@@ -80,8 +81,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _seed(args: argparse.Namespace) -> int:
     from .backend import LocalBackend
-    from .base import LocalConfig
-    from .seeding import seed_large_series, seed_samples
+    from .config import LocalConfig
+    from .samples.seeding import seed_large_series, seed_samples
 
     backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
     try:
@@ -96,7 +97,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from .backend import LocalBackend
-    from .base import LocalConfig
+    from .config import LocalConfig
     from .errors import ServiceError
 
     backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
@@ -119,7 +120,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if not report.failures else 1
 
 
-def _changed_lines(backend: Importer, image_set: ImportedImageSet) -> list[str]:
+def _changed_lines(backend: LocalBackend, image_set: ImportedImageSet) -> list[str]:
     """What the import changed in an image set that existed before: overwritten instances, attributes old → new."""
     if image_set.version == 1:
         return []
@@ -127,7 +128,7 @@ def _changed_lines(backend: Importer, image_set: ImportedImageSet) -> list[str]:
     from ..dicom.document import ImageSetDocument
 
     before, after = (
-        ImageSetDocument.from_json(backend.load_document(image_set.image_set_id, version))
+        ImageSetDocument.from_json(backend.image_sets.load_document(image_set.image_set_id, version))
         for version in (image_set.version - 1, image_set.version)
     )
     changes = compare_versions(before, after)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -14,7 +12,7 @@ import numpy as np
 
 from ..dicom.document import ImageSetDocument
 from ..imaging.codecs import decode_frame
-from .seeding import seed_samples
+from .samples.seeding import seed_samples
 from .service import LocalService
 
 _RAMP = " .:-=+*#%@"
@@ -89,7 +87,7 @@ def _show(client: Any, emit: Callable[[str], None]) -> None:
         key=lambda s: s["DICOMTags"].get("DICOMNumberOfStudyRelatedInstances", 0),
     )
     blob = client.get_image_set_metadata(datastoreId=datastore_id, imageSetId=ct["imageSetId"])
-    document = ImageSetDocument.from_json(json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read())))
+    document = ImageSetDocument.from_bytes(blob["imageSetMetadataBlob"].read())
     series = document.series[0]
     instance, frame = series.frame_at(series.frame_count // 2)
     response = client.get_image_frame(

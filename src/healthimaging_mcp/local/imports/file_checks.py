@@ -20,9 +20,9 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID, EnhancedUSVolumeStorage, ParametricMapStorage, SegmentationStorage
 
-from ..imaging.codecs import FrameDecodeError
-from ..imaging.dataset_pixels import iter_encoded_frames, number_of_frames
-from ..imaging.syntaxes import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, NATIVE_SYNTAXES, is_video, normalize_uid
+from ...imaging.codecs import FrameDecodeError
+from ...imaging.dataset_pixels import iter_encoded_frames, number_of_frames
+from ...imaging.syntaxes import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, NATIVE_SYNTAXES, is_video, normalize_uid
 
 # Values that break a VR's rules are imported as they are (the service does too), without warnings.
 pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
