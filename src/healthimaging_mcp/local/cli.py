@@ -79,12 +79,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed(args: argparse.Namespace) -> int:
+def _backend_beside_a_server(args: argparse.Namespace) -> LocalBackend:
+    """The backend of the data folder, leaving the import jobs of a server that may be running there alone."""
     from .backend import LocalBackend
     from .config import LocalConfig
+
+    return LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
+
+
+def _seed(args: argparse.Namespace) -> int:
     from .samples.seeding import seed_large_series, seed_samples
 
-    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
+    backend = _backend_beside_a_server(args)
     try:
         result = seed_samples(backend)
         print(result.describe())
@@ -96,11 +102,9 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .backend import LocalBackend
-    from .config import LocalConfig
     from .errors import ServiceError
 
-    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
+    backend = _backend_beside_a_server(args)
     try:
         report = backend.import_paths(args.datastore_id, args.paths)
         changes = [line for image_set in report.image_sets for line in _changed_lines(backend, image_set)]
