@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pydicom
 
-from healthimaging_mcp.local.import_run import ImportReport, Loader
-from healthimaging_mcp.local.samples import PHANTOM_SLICES, large_series, synth_ct_series
-from healthimaging_mcp.local.seeding import dataset_bytes, find_or_create_datastore
+from healthimaging_mcp.local.imports.batch import ImportReport, Loader
+from healthimaging_mcp.local.samples.collection import PHANTOM_SLICES, large_series, synth_ct_series
+from healthimaging_mcp.local.samples.seeding import dataset_bytes, find_or_create_datastore
 from healthimaging_mcp.local.service import LocalService
 
 CT_DATASTORE = "bench-ct"

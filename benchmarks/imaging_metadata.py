@@ -11,7 +11,7 @@ from mcp import Client
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.dicom.views.build import summarize
 from healthimaging_mcp.dicom.views.text import render_summary
-from healthimaging_mcp.local.seeding import LOCAL_CALLER
+from healthimaging_mcp.local.samples.seeding import LOCAL_CALLER
 
 from .async_harness import AsyncCase, compare_async
 from .fixtures import ImageSetRef, SeededService
@@ -27,7 +27,7 @@ SUMMARY = "ImageSetDocument.from_json + summarize"
 def raw_metadata(seeded: SeededService, ref: ImageSetRef) -> tuple[bytes, bytes]:
     """(gzip blob, JSON bytes) of an image set's metadata, read from the backend (never timed)."""
     params = {"datastoreId": ref.datastore_id, "imageSetId": ref.image_set_id}
-    blob = bytes(seeded.service.backend.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"])
+    blob = bytes(seeded.service.backend.reads.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"])
     return blob, gzip.decompress(blob)
 
 

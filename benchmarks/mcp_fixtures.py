@@ -14,8 +14,8 @@ from typing import Any
 from mcp import Client
 from mcp.types import CallToolResult
 
-from healthimaging_mcp.local.samples import large_series
-from healthimaging_mcp.local.seeding import dataset_bytes
+from healthimaging_mcp.local.samples.collection import large_series
+from healthimaging_mcp.local.samples.seeding import dataset_bytes
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.settings import Settings

@@ -25,7 +25,7 @@ from healthimaging_mcp.imaging.codecs import decode_frame
 from healthimaging_mcp.imaging.layout import FrameLayout
 from healthimaging_mcp.imaging.render import ImageFormat, RenderedImage, render_frame
 from healthimaging_mcp.imaging.window import WindowSpec
-from healthimaging_mcp.local.seeding import LOCAL_CALLER
+from healthimaging_mcp.local.samples.seeding import LOCAL_CALLER
 from healthimaging_mcp.server import HealthImagingServer, build_server
 from healthimaging_mcp.tools import frames as frame_tools
 from healthimaging_mcp.tools.frames import ImageAnswer
@@ -87,7 +87,7 @@ def _ct_frames(seeded: SeededService) -> list[CtFrame]:
     ct = seeded.ct
     backend = seeded.service.backend
     params = {"datastoreId": ct.datastore_id, "imageSetId": ct.image_set_id}
-    blob = backend.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"]
+    blob = backend.reads.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"]
     document = ImageSetDocument.from_bytes(blob)
     frames = []
     for frame_id in spread(ct.frame_ids, FRAMES_CYCLED):
@@ -96,7 +96,7 @@ def _ct_frames(seeded: SeededService) -> list[CtFrame]:
         series, instance, _ = found
         attributes = {**series.attributes, **instance.attributes}
         request = {**params, "imageFrameInformation": {"imageFrameId": frame_id}}
-        data = bytes(backend.get_image_frame(request, LOCAL_CALLER)["imageFrameBlob"])
+        data = bytes(backend.reads.get_image_frame(request, LOCAL_CALLER)["imageFrameBlob"])
         syntax = instance.stored_transfer_syntax_uid
         frames.append(CtFrame(frame_id, data, syntax, FrameLayout.from_attributes(attributes), attributes))
     return frames

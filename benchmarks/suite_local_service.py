@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from healthimaging_mcp.imaging.codecs import encode_lossless
-from healthimaging_mcp.local.import_run import ImportReport
-from healthimaging_mcp.local.protocol import HttpRequest
-from healthimaging_mcp.local.seeding import LOCAL_CALLER
+from healthimaging_mcp.local.http.protocol import HttpRequest
+from healthimaging_mcp.local.imports.batch import ImportReport
+from healthimaging_mcp.local.samples.seeding import LOCAL_CALLER
 from healthimaging_mcp.local.service import LocalService
 
 from .fixtures import (
@@ -191,9 +191,9 @@ def _frame_latency(service: LocalService, client: Any, raw: RawClient, ref: Imag
         "boto3": lambda i: client.get_image_frame(**params[i % k])["imageFrameBlob"].read(),
         "raw HTTP": lambda i: _ok(raw.send(signed[i % k])),
         "in-process handler": lambda i: service.app.handle(handled[i % k]).body,
-        "backend call": lambda i: service.backend.get_image_frame(params[i % k], LOCAL_CALLER)["imageFrameBlob"],
+        "backend call": lambda i: service.backend.reads.get_image_frame(params[i % k], LOCAL_CALLER)["imageFrameBlob"],
     }
-    sizes = [len(service.backend.get_image_frame(p, LOCAL_CALLER)["imageFrameBlob"]) for p in params]
+    sizes = [len(service.backend.reads.get_image_frame(p, LOCAL_CALLER)["imageFrameBlob"]) for p in params]
     results = _run(_checked(cases), n)
     title = (
         f"GetImageFrame: CT 512×512 int16 as lossless HTJ2K, cycling {k} frames "
@@ -215,10 +215,10 @@ def _metadata_latency(service: LocalService, client: Any, raw: RawClient, ref: I
         "raw HTTP": lambda i: gzip.decompress(_ok(raw.send(signed))),
         "in-process handler": lambda i: gzip.decompress(service.app.handle(handled).body),
         "backend call": lambda i: gzip.decompress(
-            service.backend.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"]
+            service.backend.reads.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"]
         ),
     }
-    blob = service.backend.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"]
+    blob = service.backend.reads.get_image_set_metadata(params, LOCAL_CALLER)["imageSetMetadataBlob"]
     results = _run(_checked(cases), n)
     title = (
         f"GetImageSetMetadata (read + gunzip): {ref.instances:,} instances, "

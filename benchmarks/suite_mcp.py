@@ -21,7 +21,7 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from healthimaging_mcp.local.samples import PHANTOM_SLICES
+from healthimaging_mcp.local.samples.collection import PHANTOM_SLICES
 from healthimaging_mcp.server import HealthImagingServer, build_server
 from healthimaging_mcp.tools import datastores, image_sets, metadata
 

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from healthimaging_mcp.local.seeding import SeedResult, seed_samples
+from healthimaging_mcp.local.samples.seeding import SeedResult, seed_samples
 from healthimaging_mcp.local.service import LocalService
 
 # Never let a developer's real AWS configuration leak into the tests.

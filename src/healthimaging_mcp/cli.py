@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .local.cli import add_local_commands
-from .local.paths import default_data_dir
+from .local.config import default_data_dir
 from .settings import Settings
 
 

@@ -17,8 +17,8 @@ from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, ImageContent, TextContent
 
 from .local.backend import LocalBackend
-from .local.base import LocalConfig
-from .local.seeding import seed_samples
+from .local.config import LocalConfig
+from .local.samples.seeding import seed_samples
 
 
 def _text(result: CallToolResult) -> str:

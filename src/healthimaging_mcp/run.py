@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .local.seeding import SeedingProgress
+    from .local.samples.seeding import SeedingProgress
     from .local.service import LocalService
     from .runtime import Runtime
 
@@ -29,7 +29,7 @@ def local_runtime(settings: Settings) -> Iterator[Runtime]:
     its port (read-only mode stays read-only). Calls wait for the sample data, at most
     `local_seed_wait_seconds` after start; later they say how far loading is instead of answering "nothing".
     """
-    from .local.seeding import SeedingProgress
+    from .local.samples.seeding import SeedingProgress
     from .local.service import LocalService
     from .runtime import Runtime
 
@@ -55,7 +55,7 @@ def local_runtime(settings: Settings) -> Iterator[Runtime]:
 
 
 def _seed(service: LocalService, progress: SeedingProgress) -> None:
-    from .local.seeding import seed_samples
+    from .local.samples.seeding import seed_samples
 
     try:
         log.info("%s", seed_samples(service.backend, progress).describe())

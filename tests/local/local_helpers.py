@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from local_testdata import SeriesSpec, part10
 from pydicom.dataset import Dataset
 
-from healthimaging_mcp.local.import_run import ImportReport, Loader
+from healthimaging_mcp.local.imports.batch import ImportReport, Loader
 from healthimaging_mcp.local.service import LocalService
 
 MISSING_ID = "0" * 32

@@ -9,7 +9,7 @@ from local_helpers import MISSING_ID, Store, expect_error, strict_client, update
 from local_http import raw_request
 from local_testdata import SeriesSpec, series
 
-from healthimaging_mcp.local.model import service_model
+from healthimaging_mcp.local.http.routes import service_model
 from healthimaging_mcp.local.service import LocalService
 
 DATASTORE_ARN = "arn:aws:medical-imaging:us-east-1:000000000000:datastore/" + MISSING_ID

@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 from healthimaging_mcp.imaging.codecs import decode_frame
 from healthimaging_mcp.imaging.dataset_pixels import frame_layout, iter_frames, number_of_frames
 from healthimaging_mcp.imaging.syntaxes import stored_syntax_for
-from healthimaging_mcp.local.samples import sample_datasets
+from healthimaging_mcp.local.samples.collection import sample_datasets
 
 BINARY_SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 MPEG2_MAIN_PROFILE = "1.2.840.10008.1.2.4.100"

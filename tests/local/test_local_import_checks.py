@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 from pydicom.uid import BasicTextSRStorage, JPEGLSLossless
 
 from healthimaging_mcp.imaging.codecs import EncodedFrame, encode_for_storage
-from healthimaging_mcp.local import ingest
+from healthimaging_mcp.local.imports import ingest
 
 
 def jpegls(ds: Dataset, size: int | None = None) -> bytes:

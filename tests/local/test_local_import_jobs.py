@@ -14,11 +14,11 @@ from typing import Any
 import pydicom
 import pytest
 from local_helpers import Store
+from local_samples import write_samples
 from local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, part10, series
 from pydicom.data import get_testdata_file
 from pydicom.uid import JPEGLSLossless
 
-from healthimaging_mcp.local.samples import write_samples
 from healthimaging_mcp.local.service import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/HealthImagingImportRole"

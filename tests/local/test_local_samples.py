@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
+from local_samples import sample_summary, write_samples
 from pydicom.dataset import Dataset
 from pydicom.uid import (
     JPEG2000,
@@ -24,17 +25,15 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from healthimaging_mcp.local import samples
-from healthimaging_mcp.local.phantom import LANDMARKS_MM, PhantomGeometry
-from healthimaging_mcp.local.samples import (
+from healthimaging_mcp.local.samples import collection as samples
+from healthimaging_mcp.local.samples.collection import (
     BUNDLED_FILES,
     PATIENTS,
     large_series,
     sample_datasets,
-    sample_summary,
     synth_ct_series,
-    write_samples,
 )
+from healthimaging_mcp.local.samples.phantom import LANDMARKS_MM, REFERENCE_LENGTH_MM
 
 PHANTOM_FOLDER = "alice/ct-chest/axial-2.5mm"
 
@@ -82,11 +81,15 @@ def _median_hu(ds: Dataset, x_mm: float, y_mm: float, half: int = 7) -> float:
     return float(np.median(_hu(ds)[row - half : row + half + 1, column - half : column + half + 1]))
 
 
+def _slice_at_depth(series: list[Dataset], depth_mm: float) -> Dataset:
+    """The slice nearest to an anatomical depth (mm along the phantom's reference length)."""
+    return series[round(depth_mm / REFERENCE_LENGTH_MM * (len(series) - 1)) if len(series) > 1 else 0]
+
+
 def _slice_showing(series: list[Dataset], landmark: str) -> Dataset:
     """The slice whose anatomical depth is in the middle of the landmark's range."""
     _, _, first, last = LANDMARKS_MM[landmark]
-    geometry = PhantomGeometry(n_slices=len(series))
-    return series[geometry.slice_of_depth((first + last) / 2)]
+    return _slice_at_depth(series, (first + last) / 2)
 
 
 def test_summary_has_several_patients_and_one_with_two_studies(summary: dict[str, Any]) -> None:
@@ -244,10 +247,9 @@ def test_phantom_anatomy_changes_along_z(short_series: list[Dataset]) -> None:
 
 def test_lung_vessels_thin_out_lower_down() -> None:
     series = list(synth_ct_series(n_slices=16))
-    geometry = PhantomGeometry(n_slices=16)
 
     def bright_fraction(depth: float) -> float:
-        ds = series[geometry.slice_of_depth(depth)]
+        ds = _slice_at_depth(series, depth)
         row, column = _pixel_at(ds, -75.0, -14.0)
         roi = _hu(ds)[row - 30 : row + 30, column - 20 : column + 20]
         return float((roi > -500).mean())

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from healthimaging_mcp.local.samples import BUNDLED_FILES, PHANTOM_SLICES, load_bundled, rehome, synth_ct_series
+from healthimaging_mcp.local.samples.collection import (
+    BUNDLED_FILES,
+    PHANTOM_SLICES,
+    load_bundled,
+    rehome,
+    synth_ct_series,
+)
 
 EQUAL_FIELDS = [
     "DICOMPatientId",

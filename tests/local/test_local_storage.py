@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,7 +20,6 @@ from local_helpers import Store, read_metadata, update_document
 from local_testdata import CORRUPT_DICOM, SeriesSpec, part10, series
 
 from healthimaging_mcp.cli import main
-from healthimaging_mcp.local.image_sets import ImageSetStore
 from healthimaging_mcp.local.service import LocalService
 
 ROLE = "arn:aws:iam::123456789012:role/ImportRole"
@@ -74,15 +74,14 @@ def test_a_failed_commit_leaves_no_half_image_set(
     moto_s3.create_bucket(Bucket=bucket)
     for ds in [*series(SeriesSpec(), 2), *series(SECOND, 2)]:
         moto_s3.put_object(Bucket=bucket, Key=f"in/{ds.SeriesNumber}/{ds.SOPInstanceUID}.dcm", Body=part10(ds))
-    original = ImageSetStore._add_frames
 
-    def crash_on_second_series(conn: Any, image_set_id: str, frames: Any) -> None:
-        original(conn, image_set_id, frames)  # the image set and version rows are written by now
+    def crash_on_second_series(conn: sqlite3.Connection, image_set_id: str) -> None:
+        # the image set, version and frame rows are written by now
         document_series = conn.execute("SELECT series_uid FROM image_sets WHERE id = ?", (image_set_id,)).fetchone()
         if document_series[0] == SECOND.series_uid:
             raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(ImageSetStore, "_add_frames", staticmethod(crash_on_second_series))
+    monkeypatch.setattr(fresh_service.backend.image_sets, "write_fault", crash_on_second_series)
     job_id = store.client.start_dicom_import_job(
         datastoreId=store.datastore_id,
         dataAccessRoleArn=ROLE,
@@ -205,9 +204,9 @@ def test_seeding_cut_short_is_completed_on_the_next_start(tmp_path: Path) -> Non
     from itertools import islice
 
     from healthimaging_mcp.local.backend import LocalBackend
-    from healthimaging_mcp.local.base import LocalConfig
-    from healthimaging_mcp.local.samples import sample_datasets
-    from healthimaging_mcp.local.seeding import dataset_bytes, find_or_create_datastore, seed_samples
+    from healthimaging_mcp.local.config import LocalConfig
+    from healthimaging_mcp.local.samples.collection import sample_datasets
+    from healthimaging_mcp.local.samples.seeding import dataset_bytes, find_or_create_datastore, seed_samples
 
     backend = LocalBackend(LocalConfig(tmp_path / "data"))
     try:

@@ -22,7 +22,7 @@ from mcp.types import CallToolResult, ImageContent, TextContent
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.aws.clients import ClientFactory
-from healthimaging_mcp.local.samples import synth_ct_series
+from healthimaging_mcp.local.samples.collection import synth_ct_series
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.server import build_server

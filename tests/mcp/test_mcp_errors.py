@@ -167,6 +167,7 @@ async def test_a_single_throttle_is_retried_transparently(read_server: MCPServer
     faults.add("GetImageSet", "ThrottlingException", times=1)
     async with Client(read_server) as client:
         result = await call(client, "get_image_set", {"image_set_id": sample_facts.ct_image_set_id})
+    assert faults.fired("GetImageSet") == 1, "the injected throttle must have been answered (and retried)"
     assert ok(result)["state"] == "ACTIVE"
 
 

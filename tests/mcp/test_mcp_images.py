@@ -231,7 +231,7 @@ async def test_the_tool_pipeline_decodes_every_sample_file_to_its_source_pixels(
     import json
 
     from healthimaging_mcp.imaging.dataset_pixels import iter_frames
-    from healthimaging_mcp.local.samples import sample_datasets
+    from healthimaging_mcp.local.samples.collection import sample_datasets
 
     sources = {str(ds.SOPInstanceUID): ds for _, ds in sample_datasets() if "PixelData" in ds}
     client_boto = sample_service.client()
@@ -270,7 +270,7 @@ async def test_the_tool_pipeline_decodes_every_sample_file_to_its_source_pixels(
 
 def _sample_series(sample_facts, description: str) -> dict[str, str]:
     """get_image_frame arguments for the sample series with this description (one image set per series)."""
-    from healthimaging_mcp.local.samples import BUNDLED_FILES
+    from healthimaging_mcp.local.samples.collection import BUNDLED_FILES
 
     uid = str(next(f.series_instance_uid for f in BUNDLED_FILES if f.series_description == description))
     image_set_id = next(

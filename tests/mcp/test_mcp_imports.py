@@ -27,7 +27,7 @@ from mcp_testkit import (
 )
 from pydicom.data import get_testdata_file
 
-from healthimaging_mcp.local.samples import synth_ct_series
+from healthimaging_mcp.local.samples.collection import synth_ct_series
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.tools.imports import FileFailure, ImportJob, ImportOutput, redacted

@@ -1,52 +1,66 @@
-"""The local HealthImaging backend: every operation handler over one data folder."""
+"""The local HealthImaging backend: storage and every operation handler over one data folder, composed here."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from .base import LocalConfig
-from .import_run import ImportReport, Loader, run_import
-from .importer import Importer
-from .jobs import ImportRunner, S3ClientFactory, default_s3_client
-from .ops_datastores import DatastoreOps
-from .ops_jobs import JobOps
-from .ops_reads import ReadOps
-from .ops_tags import TagOps
-from .ops_writes import WriteOps
+from botocore import xform_name
+
+from .config import LocalConfig
+from .http.app import Handler
+from .http.routes import service_model
+from .imports.assembler import ImageSetAssembler
+from .imports.batch import ImportReport, Loader, run_import
+from .imports.jobs import ImportJobs, S3ClientFactory, default_s3_client
+from .operations.datastores import DatastoreOperations
+from .operations.reads import ReadOperations
+from .operations.tags import TagOperations
+from .operations.writes import WriteOperations
+from .store.blobs import BlobStore
+from .store.db import Database
+from .store.image_sets import ImageSetStore
+from .store.lookups import datastore_row
 
 
-class LocalBackend(DatastoreOps, TagOps, ReadOps, WriteOps, JobOps, Importer):
-    """Handlers are named as boto3 names the operations; each takes (params, caller) and returns the output."""
+class LocalBackend:
+    """The state (one SQLite file, one blob folder) and the handler groups that share it.
+
+    Each group names its handlers as boto3 names the operations (`get_image_set` for GetImageSet) and takes
+    (params, caller); `handler()` finds them by the service model's operation names.
+    """
 
     def __init__(
         self, config: LocalConfig, s3_client: S3ClientFactory = default_s3_client, *, recover_jobs: bool = True
     ) -> None:
-        super().__init__(config)
-        self._access_lock = threading.Lock()
-        self._last_access = {}
-        self.runner = ImportRunner(self, config.import_workers, s3_client)
+        self.config = config
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(config.data_dir / "healthimaging.sqlite3")
+        self.blobs = BlobStore(config.data_dir / "blobs")
+        self.image_sets = ImageSetStore(self.db, self.blobs)
+        self.assembler = ImageSetAssembler(self.db, self.image_sets)
+        self.datastores = DatastoreOperations(self.db, config)
+        self.reads = ReadOperations(self.db, self.blobs)
+        self.writes = WriteOperations(self.db, self.image_sets)
+        self.tags = TagOperations(self.db)
+        self.jobs = ImportJobs(self.db, self.blobs, self.assembler, config.import_workers, s3_client)
+        groups = (self.datastores, self.reads, self.writes, self.tags, self.jobs)
+        self._handlers: dict[str, Handler] = {
+            name: getattr(group, xform_name(name))
+            for name in service_model().operation_names
+            for group in groups
+            if hasattr(group, xform_name(name))
+        }
         if recover_jobs:
-            self._fail_interrupted_jobs()
+            self.jobs.fail_interrupted()
 
-    def _fail_interrupted_jobs(self) -> None:
-        """Jobs a previous server left unfinished can never finish: report them FAILED.
-
-        Only the process that runs jobs (the server) does this; a `local import` or `local seed` next to a
-        running server must not touch that server's jobs.
-        """
-        with self.db.write() as conn:
-            conn.execute(
-                """UPDATE jobs SET status = 'FAILED', ended_at = ?, message = 'Interrupted by a service restart'
-                   WHERE status IN ('SUBMITTED', 'IN_PROGRESS')""",
-                (self.now(),),
-            )
+    def handler(self, operation: str) -> Handler | None:
+        return self._handlers.get(operation)
 
     def import_files(self, datastore_id: str, files: Iterable[tuple[str, Loader]]) -> ImportReport:
         """Import local files synchronously (the `local import` / `local seed` convenience)."""
-        datastore = self.datastore_row(datastore_id)
-        return run_import(self, datastore["id"], datastore["lossless_storage_format"], files)
+        datastore = datastore_row(self.db, datastore_id)
+        return run_import(self.assembler, self.blobs, datastore["id"], datastore["lossless_storage_format"], files)
 
     def import_paths(self, datastore_id: str, paths: Iterable[Path]) -> ImportReport:
         files: list[tuple[str, Loader]] = []
@@ -56,5 +70,5 @@ class LocalBackend(DatastoreOps, TagOps, ReadOps, WriteOps, JobOps, Importer):
         return self.import_files(datastore_id, files)
 
     def close(self) -> None:
-        self.runner.shutdown()
-        super().close()
+        self.jobs.shutdown()
+        self.db.close()

@@ -9,10 +9,11 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .paths import default_data_dir
+from .config import default_data_dir
 
 if TYPE_CHECKING:
-    from .importer import ImportedImageSet, Importer
+    from .backend import LocalBackend
+    from .imports.assembler import ImportedImageSet
 
 
 def add_local_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,7 +52,7 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from .seeding import seed_samples
+    from .samples.seeding import seed_samples
     from .service import LocalService
 
     credentials = None
@@ -78,12 +79,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed(args: argparse.Namespace) -> int:
+def _backend_beside_a_server(args: argparse.Namespace) -> LocalBackend:
+    """The backend of the data folder, leaving the import jobs of a server that may be running there alone."""
     from .backend import LocalBackend
-    from .base import LocalConfig
-    from .seeding import seed_large_series, seed_samples
+    from .config import LocalConfig
 
-    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
+    return LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from .samples.seeding import seed_large_series, seed_samples
+
+    backend = _backend_beside_a_server(args)
     try:
         result = seed_samples(backend)
         print(result.describe())
@@ -95,11 +102,9 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .backend import LocalBackend
-    from .base import LocalConfig
     from .errors import ServiceError
 
-    backend = LocalBackend(LocalConfig(args.data_dir or default_data_dir()), recover_jobs=False)
+    backend = _backend_beside_a_server(args)
     try:
         report = backend.import_paths(args.datastore_id, args.paths)
         changes = [line for image_set in report.image_sets for line in _changed_lines(backend, image_set)]
@@ -119,7 +124,7 @@ def _import(args: argparse.Namespace) -> int:
     return 0 if not report.failures else 1
 
 
-def _changed_lines(backend: Importer, image_set: ImportedImageSet) -> list[str]:
+def _changed_lines(backend: LocalBackend, image_set: ImportedImageSet) -> list[str]:
     """What the import changed in an image set that existed before: overwritten instances, attributes old → new."""
     if image_set.version == 1:
         return []
@@ -127,7 +132,7 @@ def _changed_lines(backend: Importer, image_set: ImportedImageSet) -> list[str]:
     from ..dicom.document import ImageSetDocument
 
     before, after = (
-        ImageSetDocument.from_json(backend.load_document(image_set.image_set_id, version))
+        ImageSetDocument.from_json(backend.image_sets.load_document(image_set.image_set_id, version))
         for version in (image_set.version - 1, image_set.version)
     )
     changes = compare_versions(before, after)

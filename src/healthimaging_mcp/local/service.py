@@ -13,13 +13,12 @@ import boto3
 import uvicorn
 from botocore.config import Config
 
-from .app import LocalHealthImagingApp
-from .auth import Authenticator
 from .backend import LocalBackend
-from .base import LocalConfig
-from .jobs import S3ClientFactory, default_s3_client
-from .limits import AWS_RATES, FaultInjector, Throttle
-from .paths import default_data_dir
+from .config import LocalConfig, default_data_dir
+from .http.app import LocalHealthImagingApp
+from .http.auth import Authenticator
+from .http.limits import AWS_RATES, FaultInjector, Throttle
+from .imports.jobs import S3ClientFactory, default_s3_client
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import tempfile
 import zlib
 from collections.abc import Callable
@@ -14,18 +12,11 @@ import numpy as np
 
 from ..dicom.document import ImageSetDocument
 from ..imaging.codecs import decode_frame
-from .seeding import seed_samples
+from ..text_table import text_table
+from .samples.seeding import seed_samples
 from .service import LocalService
 
 _RAMP = " .:-=+*#%@"
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
-    return "\n".join(lines)
 
 
 def ascii_preview(hu: np.ndarray, width: int = 64, center: float = 40, window: float = 400) -> str:
@@ -51,9 +42,10 @@ def run_tour(data_dir: Path | None, emit: Callable[[str], None], note: Callable[
 def _show(client: Any, emit: Callable[[str], None]) -> None:
     datastores = client.list_datastores()["datastoreSummaries"]
     emit(
-        _table(
+        text_table(
             [[d["datastoreId"], d["datastoreName"], d["datastoreStatus"]] for d in datastores],
             ["datastoreId", "name", "status"],
+            rule=True,
         )
     )
     datastore_id = next(d["datastoreId"] for d in datastores if d["datastoreName"] == "sample")
@@ -82,14 +74,14 @@ def _show(client: Any, emit: Callable[[str], None]) -> None:
             ]
         )
     emit(f"\n{len(summaries)} image sets in datastore 'sample' (searched 10 per page):")
-    emit(_table(rows, ["imageSetId", "patient", "modality", "study", "instances", "primary"]))
+    emit(text_table(rows, ["imageSetId", "patient", "modality", "study", "instances", "primary"], rule=True))
 
     ct = max(
         (s for s in summaries if s["DICOMTags"].get("DICOMSeriesModality") == "CT"),
         key=lambda s: s["DICOMTags"].get("DICOMNumberOfStudyRelatedInstances", 0),
     )
     blob = client.get_image_set_metadata(datastoreId=datastore_id, imageSetId=ct["imageSetId"])
-    document = ImageSetDocument.from_json(json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read())))
+    document = ImageSetDocument.from_bytes(blob["imageSetMetadataBlob"].read())
     series = document.series[0]
     instance, frame = series.frame_at(series.frame_count // 2)
     response = client.get_image_frame(

@@ -20,8 +20,8 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 
-from .errors import InternalError, ServiceError, ValidationError
-from .model import error_status
+from ..errors import InternalError, ServiceError, ValidationError
+from .routes import error_status
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from .errors import AuthenticationError
+from ..errors import AuthenticationError
 from .protocol import HttpRequest
 
 _AUTH = re.compile(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 # SearchByAttributeValue member -> image_sets column (time members compare epoch seconds).
 COLUMNS = {

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import anyio
-from botocore import xform_name
+from starlette.types import Receive, Scope, Send
 
+from ..errors import AuthenticationError, InternalError, ServiceError, UnknownOperationError
 from .auth import Authenticator, Caller
-from .errors import AuthenticationError, InternalError, ServiceError, UnknownOperationError
 from .limits import FaultInjector, Throttle
-from .model import find_route
 from .protocol import (
     HttpRequest,
     HttpResponse,
@@ -22,28 +21,33 @@ from .protocol import (
     new_request_id,
     serialize_response,
 )
+from .routes import find_route
 from .validation import validate
 
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Handler = Callable[[dict[str, Any], Caller], dict[str, Any]]
+"""An operation handler: the bound, validated input parameters and the caller → the output members."""
+
+
+class Handlers(Protocol):
+    def handler(self, operation: str) -> Handler | None:
+        """The handler of a model operation (e.g. `GetImageSet`), or None when there is none."""
+        ...
 
 
 class LocalHealthImagingApp:
-    """Dispatches each operation to `backend.<boto3 method name>(params, caller) -> output dict`."""
+    """Routes each request by the service model and dispatches it to `handlers.handler(<operation name>)`."""
 
     def __init__(
         self,
-        backend: object,
+        handlers: Handlers,
         authenticator: Authenticator | None = None,
         *,
         throttle: Throttle | None = None,
         faults: FaultInjector | None = None,
     ) -> None:
-        self.backend = backend
+        self.handlers = handlers
         self.authenticator = authenticator or Authenticator()
         self.throttle = throttle or Throttle()
         self.faults = faults or FaultInjector()
@@ -77,7 +81,10 @@ class LocalHealthImagingApp:
             params = bind_request(op, labels, request)
             if op.input_shape is not None:
                 validate(op.input_shape, params)
-            handler = getattr(self.backend, xform_name(op.name))
+            handler = self.handlers.handler(op.name)
+            if handler is None:
+                log.error("%s has no handler", op.name)
+                return error_response(InternalError("The service encountered an unexpected error"), request_id)
             output = handler(params, caller)
             return serialize_response(op, output, request_id)
         except AuthenticationError as error:

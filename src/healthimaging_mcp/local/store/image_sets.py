@@ -10,15 +10,16 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..dicom.key_elements import hierarchy_key_elements
-from ..dicom.search_tags import dicom_tags_summary
+from ...dicom.key_elements import hierarchy_key_elements
+from ...dicom.search_tags import dicom_tags_summary
+from ..errors import ConflictError
 from .arns import image_set_arn, new_id
-from .base import BackendBase
-from .errors import ConflictError
+from .blobs import BlobStore
+from .db import Database
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,24 @@ def index_columns(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+WriteFault = Callable[[sqlite3.Connection, str], None]
+"""A storage fault hook (tests): runs inside each image set write once all its rows are written, with the
+connection and the image set ID; whatever it raises rolls the write back, as a failing disk would."""
+
+
 def encode_document(document: dict[str, Any]) -> bytes:
     raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
     return gzip.compress(raw, compresslevel=6, mtime=0)
 
 
-class ImageSetStore(BackendBase):
+class ImageSetStore:
+    """Image set documents (one gzip blob per version), their frames and their search columns."""
+
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.write_fault: WriteFault | None = None
+
     def load_document(self, image_set_id: str, version: int) -> dict[str, Any]:
         row = self.db.one(
             "SELECT metadata_blob FROM versions WHERE image_set_id = ? AND version = ?", image_set_id, version
@@ -79,9 +92,7 @@ class ImageSetStore(BackendBase):
         now: float,
     ) -> str:
         image_set_id = new_id()
-        document = {**document, "DatastoreID": datastore["id"], "ImageSetID": image_set_id}
-        blob = self.blobs.put(encode_document(document))
-        columns = index_columns(document)
+        blob, columns = self._store_document(document, datastore["id"], image_set_id)
         conn.execute(
             """INSERT INTO image_sets (id, datastore_id, arn, is_primary, state, workflow_status, latest_version,
                    created_at, updated_at, study_uid, series_uid, patient_id, accession_number, study_id,
@@ -120,9 +131,7 @@ class ImageSetStore(BackendBase):
     ) -> int:
         """Write `document` as the next version of `image_set` (whose row must be current)."""
         version = int(image_set["latest_version"]) + 1
-        document = {**document, "DatastoreID": image_set["datastore_id"], "ImageSetID": image_set["id"]}
-        blob = self.blobs.put(encode_document(document))
-        columns = index_columns(document)
+        blob, columns = self._store_document(document, image_set["datastore_id"], image_set["id"])
         primary = image_set["is_primary"] if is_primary is None else int(is_primary)
         changed = conn.execute(
             f"""UPDATE image_sets SET latest_version = ?, workflow_status = ?, updated_at = ?, state = 'ACTIVE',
@@ -139,12 +148,21 @@ class ImageSetStore(BackendBase):
         self._add_frames(conn, image_set["id"], frames)
         return version
 
-    @staticmethod
-    def _add_frames(conn: sqlite3.Connection, image_set_id: str, frames: Iterable[FrameRecord]) -> None:
+    def _store_document(
+        self, document: dict[str, Any], datastore_id: str, image_set_id: str
+    ) -> tuple[str, dict[str, Any]]:
+        """The blob key of `document` (stamped with its IDs) and the image set columns it sets."""
+        document = {**document, "DatastoreID": datastore_id, "ImageSetID": image_set_id}
+        return self.blobs.put(encode_document(document)), index_columns(document)
+
+    def _add_frames(self, conn: sqlite3.Connection, image_set_id: str, frames: Iterable[FrameRecord]) -> None:
+        """The last rows of an image set write; then the fault hook, if a test set one."""
         conn.executemany(
             "INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?)",
             [(image_set_id, f.frame_id, f.blob, f.stored_syntax) for f in frames],
         )
+        if self.write_fault is not None:
+            self.write_fault(conn, image_set_id)
 
     def frame_records(self, image_set_id: str, frame_ids: Iterable[str] | None = None) -> list[FrameRecord]:
         rows = self.db.all("SELECT frame_id, blob, stored_syntax FROM frames WHERE image_set_id = ?", image_set_id)
@@ -156,6 +174,7 @@ class ImageSetStore(BackendBase):
         ]
 
     def primary_for(self, datastore_id: str, study_uid: str, series_uid: str) -> sqlite3.Row | None:
+        """The primary image set of a series (inside a write transaction of this thread: as that sees it)."""
         return self.db.one(
             """SELECT * FROM image_sets WHERE datastore_id = ? AND study_uid = ? AND series_uid = ?
                AND is_primary = 1 AND state != 'DELETED'""",

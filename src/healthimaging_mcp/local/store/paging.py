@@ -10,8 +10,8 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from ..errors import ValidationError
 from .db import Database
-from .errors import ValidationError
 
 _KEY = b"healthimaging-local-paging"
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .arns import parse_arn
-from .auth import Caller
-from .base import BackendBase
-from .errors import NotFoundError, ValidationError
+from ..errors import NotFoundError, ValidationError
+from ..http.auth import Caller
+from ..store.arns import parse_arn
+from ..store.db import Database
 
 MAX_TAGS = 50
 
 
-class TagOps(BackendBase):
+class TagOperations:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
     def _resource(self, arn: str) -> str:
         parsed = parse_arn(arn)
         if parsed is None:

@@ -1,12 +1,23 @@
-"""Where the local service keeps its data by default: a per-user data folder."""
+"""How one local service is configured, and where it keeps its data by default (a per-user data folder)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from .store.arns import LOCAL_ACCOUNT_ID
+
 APP_NAME = "healthimaging-mcp"
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    data_dir: Path
+    default_region: str = "us-east-1"
+    account_id: str = LOCAL_ACCOUNT_ID
+    import_workers: int = 2
 
 
 def default_data_dir() -> Path:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
-from .errors import ServiceError, ThrottlingError, error_for_code
+from ..errors import ServiceError, ThrottlingError, error_for_code
 
 # Published per-account rates: operation -> (requests per second, burst).
 AWS_RATES: dict[str, tuple[float, int]] = {
@@ -77,9 +78,10 @@ class _Fault:
 
 @dataclass
 class FaultInjector:
-    """Make the next N calls of an operation fail with a given model error code."""
+    """Make the next N calls of an operation fail with a given model error code; `fired` counts the failures."""
 
     _faults: dict[str, _Fault] = field(default_factory=dict)
+    _fired: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, operation: str, code: str, *, message: str | None = None, times: int = 1) -> None:
@@ -87,8 +89,15 @@ class FaultInjector:
             self._faults[operation] = _Fault(code, message or f"Injected {code}", times)
 
     def clear(self) -> None:
+        """Drop the faults not yet fired and forget the count of those that were."""
         with self._lock:
             self._faults.clear()
+            self._fired.clear()
+
+    def fired(self, operation: str) -> int:
+        """How many calls of `operation` failed with an injected fault since the last `clear()`."""
+        with self._lock:
+            return self._fired[operation]
 
     def check(self, operation: str) -> None:
         with self._lock:
@@ -98,5 +107,6 @@ class FaultInjector:
             fault.remaining -= 1
             if fault.remaining <= 0:
                 del self._faults[operation]
+            self._fired[operation] += 1
         error: ServiceError = error_for_code(fault.code, fault.message)
         raise error

@@ -13,14 +13,13 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from healthimaging_mcp.local.phantom import ChestPhantom, PhantomGeometry, ct_image_attributes, ct_slice
+from .phantom import ChestPhantom, PhantomGeometry, ct_image_attributes, ct_slice
 
 __all__ = [
     "BUNDLED_FILES",
@@ -34,12 +33,11 @@ __all__ = [
     "bundled_test_files_dir",
     "large_series",
     "load_bundled",
+    "phantom_key",
     "rehome",
     "sample_datasets",
-    "sample_summary",
     "sample_uid",
     "synth_ct_series",
-    "write_samples",
 ]
 
 logger = logging.getLogger(__name__)
@@ -259,7 +257,8 @@ def _ct_template(study: DemoStudy, geometry: PhantomGeometry, key: str, series: 
     return ct_image_attributes(ds, geometry)
 
 
-def _phantom_key(n_slices: int, seed: int) -> str:
+def phantom_key(n_slices: int, seed: int) -> str:
+    """What the UIDs of the phantom series of `n_slices` slices derive from (`sample_uid("series", key)`…)."""
     return f"{PHANTOM_STUDY.folder}/{PHANTOM_FOLDER}/{n_slices}/{seed}"
 
 
@@ -267,7 +266,7 @@ def synth_ct_series(n_slices: int = PHANTOM_SLICES, *, seed: int = 0) -> Iterato
     """The synthetic chest CT of DEMO^ALICE, generated one slice at a time."""
     geometry = PhantomGeometry(n_slices=n_slices)
     phantom = ChestPhantom(geometry, seed=seed)
-    key = _phantom_key(n_slices, seed)
+    key = phantom_key(n_slices, seed)
     template = _ct_template(PHANTOM_STUDY, geometry, key, (PHANTOM_SERIES_NUMBER, PHANTOM_SERIES_DESCRIPTION))
     for index in range(n_slices):
         uid = sample_uid("instance", key, index + 1)
@@ -286,80 +285,6 @@ def sample_datasets(*, n_ct_slices: int = PHANTOM_SLICES) -> Iterator[tuple[str,
             logger.warning("Skipping sample: %s", exc)
             continue
         yield sample.relative_path, rehome(source, sample)
-
-
-def write_samples(dest: Path, *, n_ct_slices: int = PHANTOM_SLICES) -> list[Path]:
-    """Write the sample collection under `dest` as DICOM Part 10 files; return their paths."""
-    written: list[Path] = []
-    for relative, ds in sample_datasets(n_ct_slices=n_ct_slices):
-        path = Path(dest) / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ds.save_as(path, enforce_file_format=True)
-        written.append(path)
-    return written
-
-
-def _series_entry(uid: str, number: int, description: str, modality: str, syntax: str, frames: int) -> dict[str, Any]:
-    return {
-        "series_instance_uid": uid,
-        "series_number": number,
-        "series_description": description,
-        "modality": modality,
-        "transfer_syntax_uid": syntax,
-        "instances": 1,
-        "frames": frames,
-    }
-
-
-def _series_number(entry: dict[str, Any]) -> int:
-    return int(entry["series_number"])
-
-
-def sample_summary(*, n_ct_slices: int = PHANTOM_SLICES) -> dict[str, Any]:
-    """Patients → studies → series with instance counts, plus any bundled files that were skipped."""
-    series: dict[DemoStudy, list[dict[str, Any]]] = {}
-    phantom_uid = sample_uid("series", _phantom_key(n_ct_slices, 0))
-    phantom = _series_entry(
-        phantom_uid, PHANTOM_SERIES_NUMBER, PHANTOM_SERIES_DESCRIPTION, "CT", ExplicitVRLittleEndian,
-        n_ct_slices,
-    )  # fmt: skip
-    phantom["instances"] = n_ct_slices
-    series[PHANTOM_STUDY] = [phantom]
-    skipped: dict[str, str] = {}
-    for sample in BUNDLED_FILES:
-        try:
-            ds = load_bundled(sample)
-        except SampleUnavailable as exc:
-            skipped[sample.source] = str(exc)
-            continue
-        frames = int(ds.get("NumberOfFrames") or 1)
-        entry = _series_entry(
-            sample.series_instance_uid, sample.series_number, sample.series_description, ds.Modality,
-            ds.file_meta.TransferSyntaxUID, frames,
-        )  # fmt: skip
-        series.setdefault(sample.study, []).append(entry)
-    patients = []
-    for patient in PATIENTS:
-        studies: list[dict[str, Any]] = [
-            {
-                "study_instance_uid": study.study_instance_uid,
-                "study_description": study.description,
-                "study_date": study.date,
-                "accession_number": study.accession_number,
-                "series": sorted(entries, key=_series_number),
-            }
-            for study, entries in series.items()
-            if study.patient == patient
-        ]
-        patients.append({"patient_id": patient.patient_id, "patient_name": patient.name, "studies": studies})
-    all_series = [entry for entries in series.values() for entry in entries]
-    totals = {
-        "patients": len(PATIENTS),
-        "studies": len(series),
-        "series": len(all_series),
-        "instances": sum(entry["instances"] for entry in all_series),
-    }
-    return {"patients": patients, "totals": totals, "skipped": skipped}
 
 
 _LARGE_FRAME_VARIANTS = 32

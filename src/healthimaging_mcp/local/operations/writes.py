@@ -10,12 +10,14 @@ import json
 import sqlite3
 from typing import Any
 
-from ..dicom.merge import merge_documents, select_instances
-from ..dicom.patch import apply_updates
-from ..dicom.patch_rules import PatchError
-from .auth import Caller
-from .errors import ConflictError, QuotaExceededError, ValidationError, model_message
-from .image_sets import FrameRecord, ImageSetStore
+from ...dicom.merge import merge_documents, select_instances
+from ...dicom.patch import apply_updates
+from ...dicom.patch_rules import PatchError
+from ..errors import ConflictError, QuotaExceededError, ValidationError, model_message
+from ..http.auth import Caller
+from ..store.db import Database, current_time
+from ..store.image_sets import FrameRecord, ImageSetStore
+from ..store.lookups import datastore_row, image_set_row, version_row
 
 MAX_FRAMES_PER_COPY = 1000
 
@@ -74,17 +76,21 @@ def _properties(row: sqlite3.Row, version: int, workflow: str, now: float) -> di
     }
 
 
-class WriteOps(ImageSetStore):
+class WriteOperations:
+    def __init__(self, db: Database, image_sets: ImageSetStore) -> None:
+        self.db = db
+        self.image_sets = image_sets
+
     def update_image_set_metadata(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        row = image_set_row(self.db, p["datastoreId"], p["imageSetId"])
         _check_version(row, p["latestVersionId"], "Image set")
         updates = p["updateImageSetMetadataUpdates"]
         force, whole_study = p.get("force", False), p.get("includeStudyImageSets", False)
         if "revertToVersionId" in updates:
             if whole_study:
                 raise ValidationError("includeStudyImageSets cannot be combined with revertToVersionId")
-            source = self.version_row(row["id"], updates["revertToVersionId"], row["latest_version"])
-            targets = [(row, self.load_document(row["id"], int(source["version"])))]
+            source = version_row(self.db, row["id"], updates["revertToVersionId"], row["latest_version"])
+            targets = [(row, self.image_sets.load_document(row["id"], int(source["version"])))]
         else:
             dicom = updates["DICOMUpdates"]
             if not dicom.get("updatableAttributes") and not dicom.get("removableAttributes"):
@@ -117,17 +123,17 @@ class WriteOps(ImageSetStore):
                 changes = (updatable, removable) if mine else (_study_level(updatable), _study_level(removable))
                 if changes == (None, None):
                     continue
-                current = self.load_document(target["id"], int(target["latest_version"]))
+                current = self.image_sets.load_document(target["id"], int(target["latest_version"]))
                 try:
                     targets.append((target, apply_updates(current, *changes, force=force)))
                 except PatchError as exc:
                     raise ValidationError(
                         str(exc) if mine else f"image set {target['id']} of the study: {exc}"
                     ) from None
-        now = self.now()
+        now = current_time()
         with self.db.write() as conn:
             versions = [
-                self.add_version(conn, target, document, workflow_status="UPDATED", now=now, forced=force)
+                self.image_sets.add_version(conn, target, document, workflow_status="UPDATED", now=now, forced=force)
                 for target, document in targets
             ]
         return {
@@ -141,14 +147,16 @@ class WriteOps(ImageSetStore):
         }
 
     def copy_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        source = self.image_set_row(p["datastoreId"], p["sourceImageSetId"])
+        source = image_set_row(self.db, p["datastoreId"], p["sourceImageSetId"])
         info = p["copyImageSetInformation"]
         _check_version(source, info["sourceImageSet"]["latestVersionId"], "Source image set")
         force, promote = p.get("force", False), p.get("promoteToPrimary", False)
         copiable_raw = info["sourceImageSet"].get("DICOMCopies", {}).get("copiableAttributes")
         copiable = _json_document(copiable_raw.encode(), "copiableAttributes") if copiable_raw else None
         try:
-            subset = select_instances(self.load_document(source["id"], int(source["latest_version"])), copiable)
+            subset = select_instances(
+                self.image_sets.load_document(source["id"], int(source["latest_version"])), copiable
+            )
         except PatchError as exc:
             raise ValidationError(str(exc)) from None
         frame_ids = _frame_ids(subset)
@@ -157,13 +165,13 @@ class WriteOps(ImageSetStore):
                 f"A copy may carry at most {MAX_FRAMES_PER_COPY} image frames; this one has {len(frame_ids)}. "
                 "Select fewer instances with copiableAttributes"
             )
-        frames = self.frame_records(source["id"], frame_ids)
+        frames = self.image_sets.frame_records(source["id"], frame_ids)
         destination = self._copy_destination(source, info.get("destinationImageSet"), subset, promote)
-        now = self.now()
-        datastore = self.datastore_row(p["datastoreId"])
+        now = current_time()
+        datastore = datastore_row(self.db, p["datastoreId"])
         with self.db.write() as conn:
             if destination is None:
-                destination_id = self.insert_image_set(
+                destination_id = self.image_sets.insert_image_set(
                     conn, datastore, subset, frames, is_primary=promote, workflow_status="COPIED", now=now
                 )
                 version = 1
@@ -171,7 +179,7 @@ class WriteOps(ImageSetStore):
                 version = self._copy_into(conn, destination, subset, frames, force=force, promote=promote, now=now)
                 destination_id = destination["id"]
             conn.execute("UPDATE image_sets SET workflow_status = 'COPIED' WHERE id = ?", (source["id"],))
-        destination_row = self.image_set_row(p["datastoreId"], destination_id)
+        destination_row = image_set_row(self.db, p["datastoreId"], destination_id)
         return {
             "datastoreId": source["datastore_id"],
             "sourceImageSetProperties": _properties(
@@ -196,11 +204,11 @@ class WriteOps(ImageSetStore):
         The service accepts such a copy and fails it asynchronously: the destination gets a COPY_FAILED
         version (content unchanged) whose `message` gives the reason.
         """
-        current = self.load_document(destination["id"], int(destination["latest_version"]))
+        current = self.image_sets.load_document(destination["id"], int(destination["latest_version"]))
         try:
             merged = merge_documents(current, subset, force=force)
         except PatchError as exc:
-            return self.add_version(
+            return self.image_sets.add_version(
                 conn,
                 destination,
                 current,
@@ -209,7 +217,7 @@ class WriteOps(ImageSetStore):
                 forced=force,
                 message=model_message(f"INVALID_REQUEST: {exc}"),
             )
-        return self.add_version(
+        return self.image_sets.add_version(
             conn,
             destination,
             merged,
@@ -232,7 +240,7 @@ class WriteOps(ImageSetStore):
             )
         if requested is None:
             return primary
-        destination = self.image_set_row(source["datastore_id"], requested["imageSetId"])
+        destination = image_set_row(self.db, source["datastore_id"], requested["imageSetId"])
         _check_version(destination, requested["latestVersionId"], "Destination image set")
         if destination["id"] == source["id"]:
             raise ValidationError("The destination image set must differ from the source")
@@ -249,10 +257,10 @@ class WriteOps(ImageSetStore):
         series_uid = next(iter(study.get("Series", {})), None)
         if not study_uid or not series_uid:
             return None
-        return self.primary_for(datastore_id, study_uid, series_uid)
+        return self.image_sets.primary_for(datastore_id, study_uid, series_uid)
 
     def delete_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.image_set_row(p["datastoreId"], p["imageSetId"], allow_deleted=True)
+        row = image_set_row(self.db, p["datastoreId"], p["imageSetId"], allow_deleted=True)
         if row["state"] == "DELETED":
             return {
                 "datastoreId": row["datastore_id"],
@@ -265,7 +273,7 @@ class WriteOps(ImageSetStore):
             r["metadata_blob"]
             for r in self.db.all("SELECT metadata_blob FROM versions WHERE image_set_id = ?", row["id"])
         ]
-        now = self.now()
+        now = current_time()
         with self.db.write() as conn:
             conn.execute(
                 """UPDATE image_sets SET state = 'DELETED', workflow_status = 'DELETED', deleted_at = ?,
@@ -275,7 +283,7 @@ class WriteOps(ImageSetStore):
             conn.execute("DELETE FROM frames WHERE image_set_id = ?", (row["id"],))
             conn.execute("DELETE FROM versions WHERE image_set_id = ?", (row["id"],))
             conn.execute("DELETE FROM tags WHERE resource_arn = ?", (row["arn"],))
-        self.purge_unreferenced(blobs)
+        self.image_sets.purge_unreferenced(blobs)
         return {
             "datastoreId": row["datastore_id"],
             "imageSetId": row["id"],

@@ -7,12 +7,14 @@ import sqlite3
 import threading
 from typing import Any
 
-from ..imaging.syntaxes import content_type_for
-from .auth import Caller
-from .errors import NotFoundError
-from .image_sets import ImageSetStore
-from .paging import fingerprint, keyset_page
-from .search import build_query
+from ...imaging.syntaxes import content_type_for
+from ..errors import NotFoundError
+from ..http.auth import Caller
+from ..store.blobs import BlobStore
+from ..store.db import Database, current_time
+from ..store.lookups import datastore_row, image_set_row, version_row
+from ..store.paging import fingerprint, keyset_page
+from ..store.search import build_query
 
 ACCESS_RECORD_INTERVAL = 60.0  # seconds between lastAccessedAt writes for one image set
 
@@ -31,12 +33,17 @@ def _search_summary(row: sqlite3.Row) -> dict[str, Any]:
     return summary
 
 
-class ReadOps(ImageSetStore):
-    _access_lock: threading.Lock
-    _last_access: dict[str, float]
+class ReadOperations:
+    """The reads; each records when an image set was last read (`lastAccessedAt`), at most once a minute."""
+
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
+        self.db = db
+        self.blobs = blobs
+        self._access_lock = threading.Lock()
+        self._last_access: dict[str, float] = {}
 
     def _record_access(self, image_set_id: str) -> None:
-        now = self.now()
+        now = current_time()
         with self._access_lock:
             if now - self._last_access.get(image_set_id, 0.0) < ACCESS_RECORD_INTERVAL:
                 return
@@ -45,7 +52,7 @@ class ReadOps(ImageSetStore):
             conn.execute("UPDATE image_sets SET last_accessed_at = ? WHERE id = ?", (now, image_set_id))
 
     def search_image_sets(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        datastore = self.datastore_row(p["datastoreId"])
+        datastore = datastore_row(self.db, p["datastoreId"])
         criteria = p.get("searchCriteria", {})
         query = build_query(criteria)
         key = f"COALESCE({query.sort_column}, '')" if query.sort_column == "study_date_time" else query.sort_column
@@ -67,7 +74,7 @@ class ReadOps(ImageSetStore):
         return out
 
     def get_image_set(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.image_set_row(p["datastoreId"], p["imageSetId"], allow_deleted=True)
+        row = image_set_row(self.db, p["datastoreId"], p["imageSetId"], allow_deleted=True)
         out: dict[str, Any] = {
             "datastoreId": row["datastore_id"],
             "imageSetId": row["id"],
@@ -85,7 +92,7 @@ class ReadOps(ImageSetStore):
                 "updatedAt": row["updated_at"],
                 "deletedAt": row["deleted_at"],
             }
-        version = self.version_row(row["id"], p.get("versionId"), row["latest_version"])
+        version = version_row(self.db, row["id"], p.get("versionId"), row["latest_version"])
         out |= {
             "versionId": str(version["version"]),
             "imageSetState": version["state"],
@@ -98,14 +105,14 @@ class ReadOps(ImageSetStore):
         return out
 
     def get_image_set_metadata(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
-        version = self.version_row(row["id"], p.get("versionId"), row["latest_version"])
+        row = image_set_row(self.db, p["datastoreId"], p["imageSetId"])
+        version = version_row(self.db, row["id"], p.get("versionId"), row["latest_version"])
         blob = self.blobs.get(version["metadata_blob"])
         self._record_access(row["id"])
         return {"imageSetMetadataBlob": blob, "contentType": "application/json", "contentEncoding": "gzip"}
 
     def get_image_frame(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        row = image_set_row(self.db, p["datastoreId"], p["imageSetId"])
         frame_id = p["imageFrameInformation"]["imageFrameId"]
         frame = self.db.one(
             "SELECT blob, stored_syntax FROM frames WHERE image_set_id = ? AND frame_id = ?",
@@ -121,7 +128,7 @@ class ReadOps(ImageSetStore):
         }
 
     def list_image_set_versions(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.image_set_row(p["datastoreId"], p["imageSetId"])
+        row = image_set_row(self.db, p["datastoreId"], p["imageSetId"])
         versions, token = keyset_page(
             self.db,
             "versions",

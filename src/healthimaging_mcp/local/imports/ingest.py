@@ -18,14 +18,14 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragments
 from pydicom.uid import UID
 
-from ..dicom.normalize import NormalizationError, NormalizedInstance, normalize_instance
-from ..imaging.codecs import EncodedFrame, FrameDecodeError, decode_frame, encode_for_storage, pixel_checksum
-from ..imaging.dataset_pixels import frame_layout, iter_encoded_frames, iter_frames, number_of_frames
-from ..imaging.syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, is_video, stored_syntax_for
-from .arns import new_id
-from .blobs import BlobStore
+from ...dicom.normalize import NormalizationError, NormalizedInstance, normalize_instance
+from ...imaging.codecs import EncodedFrame, FrameDecodeError, decode_frame, encode_for_storage, pixel_checksum
+from ...imaging.dataset_pixels import frame_layout, iter_encoded_frames, iter_frames, number_of_frames
+from ...imaging.syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, is_video, stored_syntax_for
+from ..store.arns import new_id
+from ..store.blobs import BlobStore
+from ..store.image_sets import FrameRecord
 from .file_checks import IngestError, check_pixel_data, read_part10
-from .image_sets import FrameRecord
 
 log = logging.getLogger(__name__)
 

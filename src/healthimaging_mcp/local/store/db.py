@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +52,11 @@ CREATE TABLE IF NOT EXISTS tags (
     PRIMARY KEY (resource_arn, key)
 );
 """
+
+
+def current_time() -> float:
+    """The current time as rows store it and the API reports it: epoch seconds, to the millisecond."""
+    return round(time.time(), 3)
 
 
 class Database:

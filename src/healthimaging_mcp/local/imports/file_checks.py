@@ -20,9 +20,10 @@ from pydicom.errors import InvalidDicomError
 from pydicom.pixels.utils import get_expected_length
 from pydicom.uid import UID, EnhancedUSVolumeStorage, ParametricMapStorage, SegmentationStorage
 
-from ..imaging.codecs import FrameDecodeError
-from ..imaging.dataset_pixels import iter_encoded_frames, number_of_frames
-from ..imaging.syntaxes import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, NATIVE_SYNTAXES, is_video, normalize_uid
+from ...dicom.search_tags import MAX_LENGTHS, SEARCH_TAGS
+from ...imaging.codecs import FrameDecodeError
+from ...imaging.dataset_pixels import iter_encoded_frames, number_of_frames
+from ...imaging.syntaxes import DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, NATIVE_SYNTAXES, is_video, normalize_uid
 
 # Values that break a VR's rules are imported as they are (the service does too), without warnings.
 pydicom_config.settings.reading_validation_mode = pydicom_config.IGNORE
@@ -32,19 +33,8 @@ PIXEL_DATA_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
 # SOP classes without "Image Storage" in their name whose instances still carry pixel data.
 _PIXEL_SOP_CLASSES = frozenset({SegmentationStorage, EnhancedUSVolumeStorage, ParametricMapStorage})
 
-# Searchable elements the service limits on import (HealthImaging keyword, DICOM keyword, max length).
-_LENGTH_LIMITS = (
-    ("DICOMPatientName", "PatientName", 256),
-    ("DICOMPatientId", "PatientID", 256),
-    ("DICOMPatientBirthDate", "PatientBirthDate", 18),
-    ("DICOMPatientSex", "PatientSex", 16),
-    ("DICOMStudyInstanceUID", "StudyInstanceUID", 256),
-    ("DICOMStudyId", "StudyID", 16),
-    ("DICOMStudyDescription", "StudyDescription", 64),
-    ("DICOMAccessionNumber", "AccessionNumber", 256),
-    ("DICOMStudyDate", "StudyDate", 18),
-    ("DICOMStudyTime", "StudyTime", 28),
-)
+# The HealthImaging search member named in a length error, by DICOM keyword.
+_SEARCH_MEMBER = {keyword: member for member, (_, keyword) in SEARCH_TAGS.items()}
 
 
 class IngestError(ValueError):
@@ -69,10 +59,12 @@ def read_part10(data: bytes) -> Dataset:
     for keyword in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID"):
         if not ds.get(keyword):
             raise IngestError(f"DICOM attribute {keyword} does not exist")
-    for name, keyword, limit in _LENGTH_LIMITS:
+    for keyword, limit in MAX_LENGTHS.items():
         value = ds.get(keyword)
         if value is not None and len(str(value)) > limit:
-            raise IngestError(f"DICOM attribute {keyword} is longer than {limit} characters ({name})")
+            raise IngestError(
+                f"DICOM attribute {keyword} is longer than {limit} characters ({_SEARCH_MEMBER[keyword]})"
+            )
     return ds
 
 

@@ -16,7 +16,15 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-__all__ = ["HU_AIR", "LANDMARKS_MM", "ChestPhantom", "PhantomGeometry", "ct_image_attributes", "ct_slice"]
+__all__ = [
+    "HU_AIR",
+    "LANDMARKS_MM",
+    "REFERENCE_LENGTH_MM",
+    "ChestPhantom",
+    "PhantomGeometry",
+    "ct_image_attributes",
+    "ct_slice",
+]
 
 HU_AIR = -1000.0
 REFERENCE_LENGTH_MM = 320.0
@@ -66,18 +74,6 @@ class PhantomGeometry:
         if self.n_slices <= 1:
             return REFERENCE_LENGTH_MM / 2.0
         return index / (self.n_slices - 1) * REFERENCE_LENGTH_MM
-
-    def pixel_of(self, x_mm: float, y_mm: float) -> tuple[int, int]:
-        """(row, column) of the pixel nearest to patient point (x, y)."""
-        column = round((x_mm - self.origin) / self.pixel_spacing)
-        row = round((y_mm - self.origin) / self.pixel_spacing)
-        return row, column
-
-    def slice_of_depth(self, depth_mm: float) -> int:
-        """Index of the slice nearest to an anatomical depth."""
-        if self.n_slices <= 1:
-            return 0
-        return round(depth_mm / REFERENCE_LENGTH_MM * (self.n_slices - 1))
 
 
 class ChestPhantom:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .arns import datastore_arn, new_id
-from .auth import Caller
-from .base import MAX_DATASTORES, BackendBase
-from .errors import ConflictError, QuotaExceededError
-from .paging import fingerprint, keyset_page
+from ..config import LocalConfig
+from ..errors import ConflictError, QuotaExceededError
+from ..http.auth import Caller
+from ..store.arns import datastore_arn, new_id
+from ..store.db import Database, current_time
+from ..store.lookups import datastore_row
+from ..store.paging import fingerprint, keyset_page
+
+MAX_DATASTORES = 10
 
 
 def _summary(row: sqlite3.Row) -> dict[str, Any]:
@@ -23,7 +27,11 @@ def _summary(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
-class DatastoreOps(BackendBase):
+class DatastoreOperations:
+    def __init__(self, db: Database, config: LocalConfig) -> None:
+        self.db = db
+        self.config = config
+
     def create_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         token = p["clientToken"]
         request = fingerprint({k: v for k, v in p.items() if k != "clientToken"})
@@ -35,7 +43,7 @@ class DatastoreOps(BackendBase):
         live = self.db.one("SELECT COUNT(*) AS n FROM datastores WHERE status != 'DELETED'")
         if live is not None and live["n"] >= MAX_DATASTORES:
             raise QuotaExceededError(f"At most {MAX_DATASTORES} datastores per region; delete one first")
-        datastore_id, now = new_id(), self.now()
+        datastore_id, now = new_id(), current_time()
         arn = datastore_arn(caller.region or self.config.default_region, datastore_id, self.config.account_id)
         with self.db.write() as conn:
             conn.execute(
@@ -57,7 +65,7 @@ class DatastoreOps(BackendBase):
         return {"datastoreId": datastore_id, "datastoreStatus": "CREATING"}
 
     def get_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.datastore_row(p["datastoreId"], require_active=False)
+        row = datastore_row(self.db, p["datastoreId"], require_active=False)
         props = _summary(row)
         props["losslessStorageFormat"] = row["lossless_storage_format"]
         props["kmsKeyArn"] = row["kms_key_arn"]
@@ -81,7 +89,7 @@ class DatastoreOps(BackendBase):
         return {"datastoreSummaries": [_summary(r) for r in rows], "nextToken": token}
 
     def delete_datastore(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
-        row = self.datastore_row(p["datastoreId"])
+        row = datastore_row(self.db, p["datastoreId"])
         busy = self.db.one(
             "SELECT COUNT(*) AS n FROM image_sets WHERE datastore_id = ? AND state != 'DELETED'", row["id"]
         )
@@ -98,7 +106,7 @@ class DatastoreOps(BackendBase):
         with self.db.write() as conn:
             conn.execute(
                 "UPDATE datastores SET status = 'DELETED', updated_at = ? WHERE id = ?",
-                (self.now(), row["id"]),
+                (current_time(), row["id"]),
             )
             conn.execute("DELETE FROM tags WHERE resource_arn = ?", (row["arn"],))
         return {"datastoreId": row["id"], "datastoreStatus": "DELETING"}

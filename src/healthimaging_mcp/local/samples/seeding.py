@@ -11,10 +11,10 @@ from functools import partial
 
 from pydicom.dataset import Dataset
 
-from .auth import Caller
-from .backend import LocalBackend
-from .import_run import ImportReport, Loader
-from .samples import large_series, sample_datasets
+from ..backend import LocalBackend
+from ..http.auth import Caller
+from ..imports.batch import ImportReport, Loader
+from .collection import large_series, sample_datasets
 
 SAMPLE_DATASTORE = "sample"
 LARGE_DATASTORE = "large-series"
@@ -62,7 +62,7 @@ def dataset_bytes(ds: Dataset) -> bytes:
 def find_or_create_datastore(backend: LocalBackend, name: str) -> str:
     for row in backend.db.all("SELECT id FROM datastores WHERE name = ? AND status = 'ACTIVE'", name):
         return str(row["id"])
-    created = backend.create_datastore({"datastoreName": name, "clientToken": f"seed-{name}"}, LOCAL_CALLER)
+    created = backend.datastores.create_datastore({"datastoreName": name, "clientToken": f"seed-{name}"}, LOCAL_CALLER)
     return str(created["datastoreId"])
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.model import ListShape, MapShape, Shape, StructureShape
 
-from .errors import ValidationError
+from ..errors import ValidationError
 
 
 @cache

@@ -1,4 +1,4 @@
-"""Organise prepared instances into image sets the way HealthImaging does.
+"""Assemble prepared instances into image sets the way HealthImaging does.
 
 One primary image set per (study, series). Instances whose study/series key elements agree with the
 existing primary image set merge into it (a new version); conflicting ones go into a new non-primary image
@@ -10,14 +10,15 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from ..dicom.key_elements import hierarchy_key_elements, key_element_conflicts
-from .errors import ServiceError
-from .image_sets import FrameRecord, ImageSetStore
+from ...dicom.key_elements import hierarchy_key_elements, key_element_conflicts
+from ..errors import ServiceError
+from ..store.db import Database, current_time
+from ..store.image_sets import FrameRecord, ImageSetStore
+from ..store.lookups import datastore_row
 from .ingest import PreparedInstance
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,12 @@ def _frames(instances: list[PreparedInstance]) -> list[FrameRecord]:
     return [frame for instance in instances for frame in instance.frames]
 
 
-class Importer(ImageSetStore):
-    def import_instances(
+class ImageSetAssembler:
+    def __init__(self, db: Database, image_sets: ImageSetStore) -> None:
+        self.db = db
+        self.image_sets = image_sets
+
+    def assemble(
         self, datastore_id: str, instances: list[PreparedInstance]
     ) -> tuple[list[ImportedImageSet], list[FailedCommit]]:
         """Commit prepared instances into image sets; one transaction per image set, a failed one fails alone."""
@@ -106,20 +111,22 @@ class Importer(ImageSetStore):
         members: list[PreparedInstance],
     ) -> ImportedImageSet:
         uids = tuple(m.normalized.sop_instance_uid for m in members)
-        now = self.now()
+        now = current_time()
         with self.db.write() as conn:
-            datastore = self.datastore_row(datastore_id)
-            primary = self._primary(conn, datastore_id, study_uid, series_uid)
+            datastore = datastore_row(self.db, datastore_id)
+            primary = self.image_sets.primary_for(datastore_id, study_uid, series_uid)
             if primary is not None and not key_element_conflicts(
                 json.loads(primary["hierarchy"]), json.loads(hierarchy)
             ):
-                document = _merge_into(self.load_document(primary["id"], int(primary["latest_version"])), members)
-                version = self.add_version(
+                document = _merge_into(
+                    self.image_sets.load_document(primary["id"], int(primary["latest_version"])), members
+                )
+                version = self.image_sets.add_version(
                     conn, primary, document, _frames(members), workflow_status="IMPORTED", now=now
                 )
                 return ImportedImageSet(primary["id"], version, True, uids)
             is_primary = primary is None
-            image_set_id = self.insert_image_set(
+            image_set_id = self.image_sets.insert_image_set(
                 conn,
                 datastore,
                 _new_document(members),
@@ -129,12 +136,3 @@ class Importer(ImageSetStore):
                 now=now,
             )
             return ImportedImageSet(image_set_id, 1, is_primary, uids)
-
-    @staticmethod
-    def _primary(conn: sqlite3.Connection, datastore_id: str, study_uid: str, series_uid: str) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = conn.execute(
-            """SELECT * FROM image_sets WHERE datastore_id = ? AND study_uid = ? AND series_uid = ?
-               AND is_primary = 1 AND state != 'DELETED'""",
-            (datastore_id, study_uid, series_uid),
-        ).fetchone()
-        return row

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..store.blobs import BlobStore
+from .assembler import ImageSetAssembler, ImportedImageSet
 from .file_checks import IngestError
-from .importer import ImportedImageSet, Importer
 from .ingest import PreparedInstance, prepare_instance
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,9 @@ class ImportReport:
         ]
 
 
-def _prepare(name: str, load: Loader, storage_format: str, importer: Importer) -> PreparedInstance | dict[str, Any]:
+def _prepare(name: str, load: Loader, storage_format: str, blobs: BlobStore) -> PreparedInstance | dict[str, Any]:
     try:
-        return prepare_instance(load(), storage_format, importer.blobs)
+        return prepare_instance(load(), storage_format, blobs)
     except IngestError as exc:
         return {"inputFile": name, "exception": {"exceptionType": exc.exception_type, "message": str(exc)}}
     except Exception as exc:
@@ -61,14 +62,18 @@ def _prepare(name: str, load: Loader, storage_format: str, importer: Importer) -
 
 
 def run_import(
-    importer: Importer, datastore_id: str, storage_format: str, files: Iterable[tuple[str, Loader]]
+    assembler: ImageSetAssembler,
+    blobs: BlobStore,
+    datastore_id: str,
+    storage_format: str,
+    files: Iterable[tuple[str, Loader]],
 ) -> ImportReport:
-    """Prepare files in parallel (a bad file fails alone), then commit them into image sets."""
+    """Prepare files in parallel (a bad file fails alone, its frames go to `blobs`), then assemble image sets."""
     report = ImportReport()
     prepared: list[tuple[str, PreparedInstance]] = []
     workers = max(1, min(4, os.cpu_count() or 1))
     with ThreadPoolExecutor(workers, thread_name_prefix="ingest") as pool:
-        futures = [(name, pool.submit(_prepare, name, load, storage_format, importer)) for name, load in files]
+        futures = [(name, pool.submit(_prepare, name, load, storage_format, blobs)) for name, load in files]
         for name, future in futures:
             report.scanned += 1
             outcome = future.result()
@@ -76,7 +81,7 @@ def run_import(
                 report.failures.append(outcome)
             else:
                 prepared.append((name, outcome))
-    report.image_sets, failed = importer.import_instances(datastore_id, [p for _, p in prepared])
+    report.image_sets, failed = assembler.assemble(datastore_id, [p for _, p in prepared])
     by_sop = {uid: s for s in report.image_sets for uid in s.sop_instance_uids}
     failed_by_sop = {uid: f for f in failed for uid in f.sop_instance_uids}
     for name, instance in prepared:

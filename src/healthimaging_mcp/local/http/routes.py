@@ -66,8 +66,3 @@ def find_route(method: str, raw_path: str) -> tuple[OperationModel, dict[str, st
         if labels is not None:
             return route.operation, labels
     return None
-
-
-def path_exists(raw_path: str) -> bool:
-    segments = raw_path.strip("/").split("/")
-    return any(route.match(route.method, segments) is not None for route in routes())

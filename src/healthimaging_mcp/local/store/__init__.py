@@ -1,0 +1,1 @@
+"""State: SQLite rows, content-addressed blobs, image set versions and frames, paging and search."""
