@@ -120,8 +120,16 @@ def is_big_endian(attrs: DicomAttributes) -> bool:
 # --- reading values --------------------------------------------------------------------------------------
 
 
+_SCALARS = (str, int, float, bool, bytes, type(None))  # JSON values and bytes: decided without ABC checks
+
+
 def _is_many(value: Any) -> bool:
     """An array of values (JSON array, tuple, pydicom MultiValue or Sequence), not a string or bytes."""
+    kind = type(value)
+    if kind is list or kind is tuple:
+        return True
+    if kind in _SCALARS:
+        return False
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray))
 
 
@@ -135,6 +143,8 @@ def _single(value: Any) -> Any:
 def as_int(value: Any) -> int | None:
     """An integer from a JSON number or an IS/DS string like ``"3 "``; ``None`` if not integral."""
     value = _single(value)
+    if type(value) is int:  # the common case first: metadata numbers are plain JSON numbers
+        return value
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, numbers.Integral):
@@ -151,9 +161,10 @@ def as_int(value: Any) -> int | None:
 def as_float(value: Any) -> float | None:
     """A finite float from a JSON number or a DS string like ``"-1024 "``; ``None`` otherwise."""
     value = _single(value)
-    if isinstance(value, bool) or value is None:
+    kind = type(value)
+    if kind is bool or value is None:
         return None
-    if isinstance(value, numbers.Real):
+    if kind is float or kind is int or isinstance(value, numbers.Real):
         number = float(value)
     elif isinstance(value, str):
         try:
