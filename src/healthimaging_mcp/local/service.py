@@ -46,6 +46,7 @@ class LocalService:
             Authenticator(credentials),
             throttle=Throttle(dict(AWS_RATES) if throttle else {}),
             faults=self.faults,
+            extra_routes=self.backend.dicomweb,
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

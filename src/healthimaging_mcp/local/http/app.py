@@ -36,8 +36,17 @@ class Handlers(Protocol):
         ...
 
 
+class ExtraRoutes(Protocol):
+    def handle(
+        self, request: HttpRequest, admit: Callable[[HttpRequest, str], Caller], request_id: str
+    ) -> HttpResponse | None:
+        """The answer to a request on one of its paths (admitted through `admit`), or None for other paths."""
+        ...
+
+
 class LocalHealthImagingApp:
-    """Routes each request by the service model and dispatches it to `handlers.handler(<operation name>)`."""
+    """Routes each request by the service model and dispatches it to `handlers.handler(<operation name>)`;
+    `extra_routes` (the DICOMweb API) answers the paths it owns first."""
 
     def __init__(
         self,
@@ -46,11 +55,13 @@ class LocalHealthImagingApp:
         *,
         throttle: Throttle | None = None,
         faults: FaultInjector | None = None,
+        extra_routes: ExtraRoutes | None = None,
     ) -> None:
         self.handlers = handlers
         self.authenticator = authenticator or Authenticator()
         self.throttle = throttle or Throttle()
         self.faults = faults or FaultInjector()
+        self.extra_routes = extra_routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -68,6 +79,10 @@ class LocalHealthImagingApp:
     def handle(self, request: HttpRequest) -> HttpResponse:
         """Route, authenticate, bind, validate, dispatch and serialize one request (blocking)."""
         request_id = new_request_id()
+        if self.extra_routes is not None:
+            answered = self.extra_routes.handle(request, self.admit, request_id)
+            if answered is not None:
+                return answered
         found = find_route(request.method, request.raw_path)
         if found is None:
             error = UnknownOperationError(f"No operation matches {request.method} {request.raw_path}")
@@ -75,9 +90,7 @@ class LocalHealthImagingApp:
         op, labels = found
         allowed = {shape.name for shape in op.error_shapes}
         try:
-            caller: Caller = self.authenticator.authenticate(request)
-            self.faults.check(op.name)
-            self.throttle.check(op.name)
+            caller = self.admit(request, op.name)
             params = bind_request(op, labels, request)
             if op.input_shape is not None:
                 validate(op.input_shape, params)
@@ -99,6 +112,13 @@ class LocalHealthImagingApp:
         except Exception:
             log.exception("%s crashed", op.name)
             return error_response(InternalError("The service encountered an unexpected error"), request_id)
+
+    def admit(self, request: HttpRequest, operation: str) -> Caller:
+        """Authenticate a request, then apply the faults and rate limit of `operation` (raises ServiceError)."""
+        caller = self.authenticator.authenticate(request)
+        self.faults.check(operation)
+        self.throttle.check(operation)
+        return caller
 
 
 async def _read_request(scope: Scope, receive: Receive) -> HttpRequest:

@@ -53,6 +53,22 @@ def index_columns(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class ImageSetWrite:
+    """One committed image set version, as write observers see it (inside the write's transaction)."""
+
+    datastore_id: str
+    image_set_id: str
+    document: dict[str, Any]
+    metadata_blob: str
+    is_primary: bool
+    updated_at: float
+
+
+WriteObserver = Callable[[sqlite3.Connection, ImageSetWrite], None]
+"""Keeps derived state (e.g. the DICOMweb search index) in step: runs in each image set write's transaction,
+so what it writes commits or rolls back with the image set."""
+
 WriteFault = Callable[[sqlite3.Connection, str], None]
 """A storage fault hook (tests): runs inside each image set write once all its rows are written, with the
 connection and the image set ID; whatever it raises rolls the write back, as a failing disk would."""
@@ -70,6 +86,7 @@ class ImageSetStore:
         self.db = db
         self.blobs = blobs
         self.write_fault: WriteFault | None = None
+        self.observers: list[WriteObserver] = []
 
     def load_document(self, image_set_id: str, version: int) -> dict[str, Any]:
         row = self.db.one(
@@ -113,6 +130,7 @@ class ImageSetStore:
             "INSERT INTO versions VALUES (?, 1, ?, 'ACTIVE', ?, ?, NULL, NULL, 0)",
             (image_set_id, blob, workflow_status, now),
         )
+        self._notify(conn, ImageSetWrite(datastore["id"], image_set_id, document, blob, is_primary, now))
         self._add_frames(conn, image_set_id, frames)
         return image_set_id
 
@@ -145,6 +163,8 @@ class ImageSetStore:
             "INSERT INTO versions VALUES (?, ?, ?, 'ACTIVE', ?, ?, ?, ?, ?)",
             (image_set["id"], version, blob, workflow_status, image_set["created_at"], now, message, int(forced)),
         )
+        write = ImageSetWrite(image_set["datastore_id"], image_set["id"], document, blob, bool(primary), now)
+        self._notify(conn, write)
         self._add_frames(conn, image_set["id"], frames)
         return version
 
@@ -154,6 +174,10 @@ class ImageSetStore:
         """The blob key of `document` (stamped with its IDs) and the image set columns it sets."""
         document = {**document, "DatastoreID": datastore_id, "ImageSetID": image_set_id}
         return self.blobs.put(encode_document(document)), index_columns(document)
+
+    def _notify(self, conn: sqlite3.Connection, write: ImageSetWrite) -> None:
+        for observer in self.observers:
+            observer(conn, write)
 
     def _add_frames(self, conn: sqlite3.Connection, image_set_id: str, frames: Iterable[FrameRecord]) -> None:
         """The last rows of an image set write; then the fault hook, if a test set one."""

@@ -1,0 +1,103 @@
+"""The DICOMweb front of the local service: route, admit (SigV4, faults, rates), dispatch, answer.
+
+Errors are answered like the native API's (JSON ``{"message": …}`` with ``x-amzn-ErrorType``), with the
+DICOMweb status codes: 400 bad request, 403 authentication, 404 not found, 405 method, 406 not acceptable,
+409 conflict (STOW: some instances failed), 413 too large, 415 unsupported media type.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import AuthenticationError, InternalError, ServiceError
+from ..http.auth import Caller
+from ..http.protocol import HttpRequest, HttpResponse, error_response
+from ..store.blobs import BlobStore
+from ..store.db import Database
+from ..store.image_sets import ImageSetStore
+from ..store.lookups import datastore_row
+from .documents import DocumentCache
+from .errors import NotAcceptableError
+from .index import DicomWebIndex
+from .media import DICOM_JSON, accepts
+from .qido import QidoSearch, Scope
+from .query import Level, parse_query
+from .routes import Resource, is_dicomweb_path, resolve
+from .urls import ResourceUrls
+
+log = logging.getLogger(__name__)
+
+Admit = Callable[[HttpRequest, str], Caller]
+"""Authenticates a request and applies fault injection and throttling for an operation (raises ServiceError)."""
+
+_SEARCH_LEVELS = {
+    "SearchDICOMStudies": Level.STUDY,
+    "SearchDICOMSeries": Level.SERIES,
+    "SearchDICOMAllSeries": Level.SERIES,
+    "SearchDICOMInstances": Level.INSTANCE,
+    "SearchDICOMStudyInstances": Level.INSTANCE,
+    "SearchDICOMAllInstances": Level.INSTANCE,
+}
+
+
+class DicomWebRouter:
+    """Answers the DICOMweb paths of the listener; `handle` returns None for any other path."""
+
+    def __init__(self, db: Database, blobs: BlobStore, image_sets: ImageSetStore) -> None:
+        self.db = db
+        self.index = DicomWebIndex(db, image_sets)
+        self.documents = DocumentCache(blobs)
+        self.qido = QidoSearch(self.index, self.documents)
+
+    def handle(self, request: HttpRequest, admit: Admit, request_id: str) -> HttpResponse | None:
+        if not is_dicomweb_path(request.raw_path):
+            return None
+        operation = "DICOMweb"
+        try:
+            resource = resolve(request.method, request.raw_path)
+            operation = resource.operation
+            admit(request, operation)
+            response = self._dispatch(resource, request)
+        except AuthenticationError as error:
+            return error_response(error, request_id)
+        except ServiceError as error:
+            if error.status is None and error.code == "InternalServerException":
+                log.warning("%s failed: %s", operation, error.message)
+            return error_response(error, request_id)
+        except Exception:
+            log.exception("%s crashed", operation)
+            return error_response(InternalError("The service encountered an unexpected error"), request_id)
+        response.headers["x-amzn-RequestId"] = request_id
+        return response
+
+    def _dispatch(self, resource: Resource, request: HttpRequest) -> HttpResponse:
+        datastore = datastore_row(self.db, resource.datastore_id)
+        level = _SEARCH_LEVELS.get(resource.operation)
+        if level is not None:
+            return self._search(datastore["id"], level, resource, request)
+        raise NotAcceptableError(f"{resource.operation} is not available")
+
+    def _search(self, datastore_id: str, level: Level, resource: Resource, request: HttpRequest) -> HttpResponse:
+        if not accepts(request.headers.get("accept"), DICOM_JSON, "application/json"):
+            raise NotAcceptableError("Search results are application/dicom+json; ask for that media type")
+        query = parse_query(request.query, level)
+        urls = ResourceUrls.for_request(request.headers.get("host"), datastore_id)
+        result = self.qido.search(datastore_id, query, Scope(resource.study_uid, resource.series_uid), urls)
+        response = json_response(result.datasets)
+        if result.warnings:
+            response.headers["Warning"] = ", ".join(warning_value(text) for text in result.warnings)
+        return response
+
+
+def json_response(body: Any, status: int = 200) -> HttpResponse:
+    data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    return HttpResponse(status, {"Content-Type": DICOM_JSON}, data)
+
+
+def warning_value(text: str) -> str:
+    """An HTTP Warning header value (code 299, as PS3.18 uses), in plain ASCII without quotes."""
+    clean = text.replace('"', "'").encode("ascii", "replace").decode()
+    return f'299 healthimaging-local "{clean}"'

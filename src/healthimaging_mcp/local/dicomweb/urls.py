@@ -1,0 +1,44 @@
+"""The URLs DICOMweb answers carry (RetrieveURL, BulkDataURI), under the datastore's service root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from ...dicom.dicom_json import BulkDataLocator
+
+BULK_DATA_THRESHOLD = 64 * 1024
+"""Binary values longer than this (bytes) are answered as a BulkDataURI instead of inline base64."""
+
+
+@dataclass(frozen=True)
+class ResourceUrls:
+    """`root` is the service root as the client reached it, e.g. ``http://host:port/datastore/<id>``;
+    `image_set_id` is carried on when the request named an image set."""
+
+    root: str
+    image_set_id: str | None = None
+
+    @classmethod
+    def for_request(cls, host: str | None, datastore_id: str, image_set_id: str | None = None) -> ResourceUrls:
+        prefix = f"http://{host}" if host else ""
+        return cls(f"{prefix}/datastore/{quote(datastore_id, safe='')}", image_set_id)
+
+    def _suffix(self) -> str:
+        return f"?imageSetId={quote(self.image_set_id, safe='')}" if self.image_set_id else ""
+
+    def study(self, study_uid: str) -> str:
+        return f"{self.root}/studies/{study_uid}"
+
+    def instance(self, study_uid: str, series_uid: str, sop_uid: str) -> str:
+        return f"{self.root}/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}{self._suffix()}"
+
+    def bulk_data(self, study_uid: str, series_uid: str, sop_uid: str, path: str) -> str:
+        base = f"{self.root}/studies/{study_uid}/series/{series_uid}/instances/{sop_uid}"
+        return f"{base}/bulkdata/{path}{self._suffix()}"
+
+    def bulk_data_locator(self, study_uid: str, series_uid: str, sop_uid: str) -> BulkDataLocator:
+        def locate(path: str, length: int) -> str | None:
+            return self.bulk_data(study_uid, series_uid, sop_uid, path) if length > BULK_DATA_THRESHOLD else None
+
+        return locate
