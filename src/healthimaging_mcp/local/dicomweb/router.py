@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import AuthenticationError, InternalError, ServiceError
+from ..errors import AuthenticationError, InternalError, ServiceError, ValidationError
 from ..http.auth import Caller
 from ..http.protocol import HttpRequest, HttpResponse, error_response
 from ..store.blobs import BlobStore
@@ -27,6 +27,7 @@ from .qido import QidoSearch, Scope
 from .query import Level, parse_query
 from .routes import Resource, is_dicomweb_path, resolve
 from .urls import ResourceUrls
+from .wado import SeriesRef, WadoRetrieve
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class DicomWebRouter:
         self.index = DicomWebIndex(db, image_sets)
         self.documents = DocumentCache(blobs)
         self.qido = QidoSearch(self.index, self.documents)
+        self.wado = WadoRetrieve(db, image_sets, self.index, self.documents)
 
     def handle(self, request: HttpRequest, admit: Admit, request_id: str) -> HttpResponse | None:
         if not is_dicomweb_path(request.raw_path):
@@ -78,18 +80,50 @@ class DicomWebRouter:
         level = _SEARCH_LEVELS.get(resource.operation)
         if level is not None:
             return self._search(datastore["id"], level, resource, request)
-        raise NotAcceptableError(f"{resource.operation} is not available")
+        return self._retrieve(datastore["id"], resource, request)
+
+    def _retrieve(self, datastore_id: str, resource: Resource, request: HttpRequest) -> HttpResponse:
+        image_set_id = _single_parameter(request, "imageSetId")
+        ref = SeriesRef(datastore_id, str(resource.study_uid), str(resource.series_uid), image_set_id)
+        urls = ResourceUrls.for_request(request.headers.get("host"), request.server, datastore_id, image_set_id)
+        accept = request.headers.get("accept")
+        sop_uid = str(resource.sop_uid)
+        operation = resource.operation
+        if operation in ("GetDICOMSeriesMetadata", "GetDICOMInstanceMetadata"):
+            if not accepts(accept, DICOM_JSON, "application/json"):
+                raise NotAcceptableError("Metadata is application/dicom+json; ask for that media type")
+            if operation == "GetDICOMSeriesMetadata":
+                return json_response(self.wado.series_metadata(ref, urls))
+            return json_response(self.wado.instance_metadata(ref, sop_uid, urls))
+        if operation == "GetDICOMInstance":
+            return self.wado.instance(ref, sop_uid, accept)
+        if operation == "GetDICOMInstanceFrames":
+            return self.wado.frames(ref, sop_uid, str(resource.frame_list), accept)
+        return self.wado.bulk_data(ref, sop_uid, str(resource.bulk_data_path), accept)
 
     def _search(self, datastore_id: str, level: Level, resource: Resource, request: HttpRequest) -> HttpResponse:
         if not accepts(request.headers.get("accept"), DICOM_JSON, "application/json"):
             raise NotAcceptableError("Search results are application/dicom+json; ask for that media type")
         query = parse_query(request.query, level)
-        urls = ResourceUrls.for_request(request.headers.get("host"), datastore_id)
+        urls = ResourceUrls.for_request(request.headers.get("host"), request.server, datastore_id)
         result = self.qido.search(datastore_id, query, Scope(resource.study_uid, resource.series_uid), urls)
         response = json_response(result.datasets)
         if result.warnings:
             response.headers["Warning"] = ", ".join(warning_value(text) for text in result.warnings)
         return response
+
+
+def _single_parameter(request: HttpRequest, name: str) -> str | None:
+    """A query parameter a retrieve accepts (at most once); any other parameter is refused."""
+    unknown = sorted(set(request.query) - {name})
+    if unknown:
+        raise ValidationError(f"Unknown query parameter '{unknown[0]}': retrieve requests take only {name}")
+    values = request.query.get(name)
+    if not values:
+        return None
+    if len(values) > 1 or not values[0]:
+        raise ValidationError(f"Give {name} once, with a value")
+    return values[0]
 
 
 def json_response(body: Any, status: int = 200) -> HttpResponse:

@@ -20,8 +20,16 @@ class ResourceUrls:
     image_set_id: str | None = None
 
     @classmethod
-    def for_request(cls, host: str | None, datastore_id: str, image_set_id: str | None = None) -> ResourceUrls:
-        prefix = f"http://{host}" if host else ""
+    def for_request(
+        cls, host: str | None, server: str | None, datastore_id: str, image_set_id: str | None = None
+    ) -> ResourceUrls:
+        """URLs for a request that came with Host `host` to the listener at `server` ("host:port").
+
+        The Host header names the service as the client sees it (a proxy, another name) when it carries a
+        port; without one, some clients (dicomweb-client) drop the port, so the listener's own port is used.
+        """
+        authority = host if host and ":" in host.rsplit("]", 1)[-1] else _with_port(host, server)
+        prefix = f"http://{authority}" if authority else ""
         return cls(f"{prefix}/datastore/{quote(datastore_id, safe='')}", image_set_id)
 
     def _suffix(self) -> str:
@@ -42,3 +50,11 @@ class ResourceUrls:
             return self.bulk_data(study_uid, series_uid, sop_uid, path) if length > BULK_DATA_THRESHOLD else None
 
         return locate
+
+
+def _with_port(host: str | None, server: str | None) -> str | None:
+    if server is None:
+        return host
+    if not host:
+        return server
+    return f"{host}:{server.rsplit(':', 1)[1]}"

@@ -131,6 +131,7 @@ async def _read_request(scope: Scope, receive: Receive) -> HttpRequest:
     raw_query = scope.get("query_string", b"").decode("latin-1")
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
     raw_path = scope.get("raw_path") or scope["path"].encode()
+    server = scope.get("server")
     return HttpRequest(
         method=scope["method"],
         raw_path=raw_path.decode("latin-1"),
@@ -138,6 +139,7 @@ async def _read_request(scope: Scope, receive: Receive) -> HttpRequest:
         query=parse_qs(raw_query, keep_blank_values=True),
         headers=headers,
         body=b"".join(chunks),
+        server=f"{server[0]}:{server[1]}" if server and server[1] is not None else None,
     )
 
 

@@ -34,6 +34,7 @@ class HttpRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]  # lower-case names
     body: bytes
+    server: str | None = None  # "host:port" the listener accepted the request on
 
 
 @dataclass
