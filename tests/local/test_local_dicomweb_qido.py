@@ -14,6 +14,7 @@ from local_testdata import SeriesSpec, series
 from requests import HTTPError
 
 from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.local.store.lookups import datastore_row
 
 STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
 PATIENT_NAME, PATIENT_ID, STUDY_DATE, STUDY_DESCRIPTION = "00100010", "00100020", "00080020", "00081030"
@@ -351,7 +352,7 @@ def metadata_light_series(count: int) -> dict[str, Any]:
 
 def test_at_most_10000_records_can_be_paged_through(store: Store) -> None:
     backend = store.service.backend
-    datastore = backend.db.one("SELECT * FROM datastores WHERE id = ?", store.datastore_id)
+    datastore = datastore_row(backend.db, store.datastore_id)
     with backend.db.write() as conn:
         backend.image_sets.insert_image_set(
             conn, datastore, metadata_light_series(10_005), [], is_primary=True, workflow_status="CREATED", now=1.0

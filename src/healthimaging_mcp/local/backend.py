@@ -45,7 +45,7 @@ class LocalBackend:
         self.writes = WriteOperations(self.db, self.image_sets)
         self.tags = TagOperations(self.db)
         self.jobs = ImportJobs(self.db, self.blobs, self.assembler, config.import_workers, s3_client)
-        self.dicomweb = DicomWebRouter(self.db, self.blobs, self.image_sets)
+        self.dicomweb = DicomWebRouter(self.db, self.blobs, self.image_sets, self.assembler)
         groups = (self.datastores, self.reads, self.writes, self.tags, self.jobs)
         self._handlers: dict[str, Handler] = {
             name: getattr(group, xform_name(name))

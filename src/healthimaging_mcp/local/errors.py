@@ -60,6 +60,13 @@ class AuthenticationError(ServiceError):
         self.status = status
 
 
+class PayloadTooLargeError(ServiceError):
+    """A request body over the service's size limit (not a modelled error; DICOMweb's 413)."""
+
+    code = "PayloadTooLargeException"
+    status = 413
+
+
 class UnknownOperationError(ServiceError):
     """No operation of the model matches the method and path (not a modelled error)."""
 

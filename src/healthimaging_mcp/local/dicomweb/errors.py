@@ -17,11 +17,6 @@ class MethodNotAllowedError(ServiceError):
     status = 405
 
 
-class PayloadTooLargeError(ServiceError):
-    code = "PayloadTooLargeException"
-    status = 413
-
-
 class UnsupportedMediaTypeError(ServiceError):
     code = "UnsupportedMediaTypeException"
     status = 415

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import AuthenticationError, InternalError, ServiceError, ValidationError
 from ..http.auth import Caller
 from ..http.protocol import HttpRequest, HttpResponse, error_response
+from ..imports.assembler import ImageSetAssembler
 from ..store.blobs import BlobStore
 from ..store.db import Database
 from ..store.image_sets import ImageSetStore
@@ -26,6 +28,7 @@ from .media import DICOM_JSON, accepts
 from .qido import QidoSearch, Scope
 from .query import Level, parse_query
 from .routes import Resource, is_dicomweb_path, resolve
+from .stow import StowStore
 from .urls import ResourceUrls
 from .wado import SeriesRef, WadoRetrieve
 
@@ -47,12 +50,13 @@ _SEARCH_LEVELS = {
 class DicomWebRouter:
     """Answers the DICOMweb paths of the listener; `handle` returns None for any other path."""
 
-    def __init__(self, db: Database, blobs: BlobStore, image_sets: ImageSetStore) -> None:
+    def __init__(self, db: Database, blobs: BlobStore, image_sets: ImageSetStore, assembler: ImageSetAssembler) -> None:
         self.db = db
         self.index = DicomWebIndex(db, image_sets)
         self.documents = DocumentCache(blobs)
         self.qido = QidoSearch(self.index, self.documents)
         self.wado = WadoRetrieve(db, image_sets, self.index, self.documents)
+        self.stow = StowStore(assembler, blobs)
 
     def handle(self, request: HttpRequest, admit: Admit, request_id: str) -> HttpResponse | None:
         if not is_dicomweb_path(request.raw_path):
@@ -80,7 +84,19 @@ class DicomWebRouter:
         level = _SEARCH_LEVELS.get(resource.operation)
         if level is not None:
             return self._search(datastore["id"], level, resource, request)
+        if resource.operation in ("StoreDICOM", "StoreDICOMStudy"):
+            return self._store(datastore, resource, request)
         return self._retrieve(datastore["id"], resource, request)
+
+    def _store(self, datastore: sqlite3.Row, resource: Resource, request: HttpRequest) -> HttpResponse:
+        if not accepts(request.headers.get("accept"), DICOM_JSON, "application/json"):
+            raise NotAcceptableError("The STOW-RS answer is application/dicom+json; ask for that media type")
+        if request.query:
+            raise ValidationError(f"Unknown query parameter '{sorted(request.query)[0]}': STOW-RS takes none")
+        urls = ResourceUrls.for_request(request.headers.get("host"), request.server, datastore["id"])
+        content_type = request.headers.get("content-type", "")
+        outcome = self.stow.store(datastore, resource.study_uid, content_type, request.body, urls)
+        return json_response(outcome.response, outcome.status)
 
     def _retrieve(self, datastore_id: str, resource: Resource, request: HttpRequest) -> HttpResponse:
         image_set_id = _single_parameter(request, "imageSetId")

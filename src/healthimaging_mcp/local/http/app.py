@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import anyio
 from starlette.types import Receive, Scope, Send
 
-from ..errors import AuthenticationError, InternalError, ServiceError, UnknownOperationError
+from ..errors import AuthenticationError, InternalError, PayloadTooLargeError, ServiceError, UnknownOperationError
 from .auth import Authenticator, Caller
 from .limits import FaultInjector, Throttle
 from .protocol import (
@@ -25,6 +25,9 @@ from .routes import find_route
 from .validation import validate
 
 log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 1 << 30
+"""The largest request body accepted: STOW-RS's 1 GB limit (native requests are far smaller)."""
 
 Handler = Callable[[dict[str, Any], Caller], dict[str, Any]]
 """An operation handler: the bound, validated input parameters and the caller → the output members."""
@@ -62,6 +65,7 @@ class LocalHealthImagingApp:
         self.throttle = throttle or Throttle()
         self.faults = faults or FaultInjector()
         self.extra_routes = extra_routes
+        self.max_request_bytes = MAX_REQUEST_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -69,8 +73,12 @@ class LocalHealthImagingApp:
             return
         if scope["type"] != "http":
             return
-        request = await _read_request(scope, receive)
-        response = await anyio.to_thread.run_sync(self.handle, request)
+        try:
+            request = await _read_request(scope, receive, self.max_request_bytes)
+        except PayloadTooLargeError as error:
+            response = error_response(error, new_request_id())
+        else:
+            response = await anyio.to_thread.run_sync(self.handle, request)
         headers = [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
         headers.append((b"content-length", str(len(response.body)).encode()))
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
@@ -121,11 +129,20 @@ class LocalHealthImagingApp:
         return caller
 
 
-async def _read_request(scope: Scope, receive: Receive) -> HttpRequest:
-    chunks = []
+async def _read_request(scope: Scope, receive: Receive, limit: int) -> HttpRequest:
+    """The whole request; PayloadTooLargeError as soon as its declared or received size passes `limit`."""
+    too_large = PayloadTooLargeError(f"The request body is larger than {limit:,} bytes")
+    for name, value in scope["headers"]:
+        if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+            raise too_large
+    chunks, size = [], 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
         if not message.get("more_body"):
             break
     raw_query = scope.get("query_string", b"").decode("latin-1")
