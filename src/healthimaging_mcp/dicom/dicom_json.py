@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import Any
 
 from healthimaging_mcp.dicom.keys import is_hex_key, tag_of, vr_of
@@ -35,6 +36,7 @@ The path is the attribute's 8-hex tag, prefixed by ``<sequence tag>/<item number
 sequence item (item numbers from 1)."""
 
 
+@cache
 def tag_key(key: str) -> str | None:
     """The 8-hex-digit tag of a metadata key (keyword or hex), or None when it names no tag."""
     if is_hex_key(key):
@@ -46,7 +48,7 @@ def tag_key(key: str) -> str | None:
 def attribute_vr(key: str, value: Any, vrs: Mapping[str, str]) -> str:
     """The VR of an attribute: ``DICOMVRs``, else the dictionary with its ambiguous VRs decided by the value;
     ``UN`` for a tag neither knows."""
-    vr = vr_of(key, vrs) or "UN"
+    vr = (vr_of(key, vrs) or "UN") if vrs else _dictionary_vr(key)
     if " or " not in vr:
         return vr
     choices = vr.split(" or ")
@@ -57,6 +59,11 @@ def attribute_vr(key: str, value: Any, vrs: Mapping[str, str]) -> str:
     if "SS" in choices and any(v < 0 for v in numbers):
         return "SS"
     return "US" if "US" in choices else choices[0]
+
+
+@cache
+def _dictionary_vr(key: str) -> str:
+    return vr_of(key) or "UN"
 
 
 def dicom_json(

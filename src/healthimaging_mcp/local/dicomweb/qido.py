@@ -8,14 +8,16 @@ matching more says so in a ``Warning`` header.
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from ...dicom.dicom_json import dicom_json
-from ...dicom.values import as_int, as_text
+from ...dicom.values import as_int
 from .documents import DocumentCache
-from .index import INSTANCE_KEYS, DicomWebIndex, SeriesRow
+from .index import INSTANCE_KEYS, DicomWebIndex, InstanceRow, SeriesRow
+from .matching import MatchKey
 from .query import COMPUTED, Level, Query, attribute_level
 from .urls import ResourceUrls
 
@@ -74,6 +76,10 @@ class _Record:
     instance: tuple[str, str, str] | None = None  # (study, series, SOP) UIDs, for bulk data URIs
 
 
+Candidate = Callable[[], _Record]
+"""A match in answer order; building its record (attributes to answer with) waits until it is on the page."""
+
+
 class QidoSearch:
     def __init__(self, index: DicomWebIndex, documents: DocumentCache) -> None:
         self.index = index
@@ -81,19 +87,17 @@ class QidoSearch:
 
     def search(self, datastore_id: str, query: Query, scope: Scope, urls: ResourceUrls) -> SearchResult:
         if query.level == Level.STUDY:
-            records = self._studies(datastore_id, scope)
+            page, over_cap = _page(self._studies(datastore_id, scope, query), query.offset, query.limit)
         elif query.level == Level.SERIES:
-            records = self._series(datastore_id, scope)
+            page, over_cap = _page(self._series(datastore_id, scope, query), query.offset, query.limit)
         else:
-            records = self._instances(datastore_id, scope, urls, full=_needs_documents(query))
-        matched = [r for r in records if _matches(r.attributes, query)]
+            page, over_cap = self._instances(datastore_id, scope, query, urls)
         result = SearchResult([], list(query.warnings))
-        if len(matched) > MAX_RECORDS:
+        if over_cap:
             result.warnings.append(
-                f"The search matched {len(matched):,} records; only the first {MAX_RECORDS:,} can be returned. "
-                "Narrow the search"
+                f"The search matched more than {MAX_RECORDS:,} records; only the first {MAX_RECORDS:,} can be "
+                "returned. Narrow the search"
             )
-        page = matched[:MAX_RECORDS][query.offset : query.offset + query.limit]
         keys = _returned_keys(query, scope)
         for record in page:
             bulk = urls.bulk_data_locator(*record.instance) if record.instance else None
@@ -101,47 +105,86 @@ class QidoSearch:
             result.datasets.append(dicom_json(record.attributes, record.vrs, keys=selected, bulk_data=bulk))
         return result
 
-    def _studies(self, datastore_id: str, scope: Scope) -> list[_Record]:
-        studies: dict[str, list[SeriesRow]] = {}
-        for row in self.index.series_rows(datastore_id, scope.study_uid):  # newest first
-            studies.setdefault(row.study_uid, []).append(row)
-        records = []
-        for rows in studies.values():
-            modalities = sorted({m for m in (as_text(r.series.get("Modality")) for r in rows) if m})
+    def _studies(self, datastore_id: str, scope: Scope, query: Query) -> Iterator[Candidate]:
+        for study in self.index.study_rows(datastore_id, scope.study_uid):
             computed = {
                 **AVAILABILITY,
-                "ModalitiesInStudy": modalities,
-                "NumberOfStudyRelatedSeries": len(rows),
-                "NumberOfStudyRelatedInstances": sum(r.instance_count for r in rows),
+                "ModalitiesInStudy": study.modalities,
+                "NumberOfStudyRelatedSeries": study.series_count,
+                "NumberOfStudyRelatedInstances": study.instance_count,
             }
-            records.append(_Record(ChainMap(computed, rows[0].study), {}))
-        return records
+            record = _Record(ChainMap(computed, study.study), {})
+            if _matches(record.attributes, query.matches):
+                yield _ready(record)
 
-    def _series(self, datastore_id: str, scope: Scope) -> list[_Record]:
+    def _series(self, datastore_id: str, scope: Scope, query: Query) -> Iterator[Candidate]:
         rows = sorted(self.index.series_rows(datastore_id, scope.study_uid, scope.series_uid), key=_series_order)
-        return [_Record(_series_attributes(row), {}) for row in rows]
+        for row in rows:
+            record = _Record(_series_attributes(row), {})
+            if _matches(record.attributes, query.matches):
+                yield _ready(record)
 
-    def _instances(self, datastore_id: str, scope: Scope, urls: ResourceUrls, *, full: bool) -> list[_Record]:
-        series = {
-            (row.image_set_id, row.series_uid): row
-            for row in self.index.series_rows(datastore_id, scope.study_uid, scope.series_uid)
-        }
-        records: list[tuple[tuple[Any, ...], _Record]] = []
-        for instance in self.index.instance_rows(datastore_id, scope.study_uid, scope.series_uid):
-            row = series.get((instance.image_set_id, instance.series_uid))
-            if row is None:  # written between the two reads; the next search sees it whole
-                continue
-            attributes: Mapping[str, Any] = instance.attributes
-            vrs: Mapping[str, str] = {}
-            if full:
-                entry = _document_instance(self.documents.get(row.metadata_blob), row.series_uid, instance.sop_uid)
-                attributes, vrs = entry.get("DICOM") or {}, entry.get("DICOMVRs") or {}
-            uids = (row.study_uid, row.series_uid, instance.sop_uid)
-            computed = {**AVAILABILITY, "RetrieveURL": urls.instance(*uids)}
-            record = _Record(ChainMap(computed, dict(attributes), *_series_attributes(row).maps), vrs, uids)
-            records.append((_instance_order(row, attributes, instance.sop_uid, by_update=scope.study_uid), record))
-        records.sort(key=lambda pair: pair[0])
-        return [record for _, record in records]
+    def _instances(
+        self, datastore_id: str, scope: Scope, query: Query, urls: ResourceUrls
+    ) -> tuple[list[_Record], bool]:
+        """Series-level (and above) keys pick series; instance keys, when any, are tested instance by instance,
+        otherwise the index pages the instances of the picked series itself."""
+        series = {row.key: row for row in self.index.series_rows(datastore_id, scope.study_uid, scope.series_uid)}
+        upper = [m for m in query.matches if m.test is not None and attribute_level(m.key) < Level.INSTANCE]
+        own = [m for m in query.matches if m.test is not None and attribute_level(m.key) == Level.INSTANCE]
+        picked = {key: row for key, row in series.items() if _matches(_series_attributes(row), upper)}
+        full = _needs_documents(query)
+        rows = partial(
+            self.index.instance_rows,
+            datastore_id,
+            scope.study_uid,
+            scope.series_uid,
+            newest_series_first=scope.study_uid is not None,
+            series_keys=list(picked) if upper else None,
+        )
+        if not own:
+            end = min(query.offset + query.limit, MAX_RECORDS)
+            found = rows(offset=query.offset, limit=max(end - query.offset, 0))
+            page = [self._instance_record(picked[i.series_key], i, urls, full) for i in found if i.series_key in picked]
+            return page, sum(row.instance_count for row in picked.values()) > MAX_RECORDS
+        from_documents = any(m.key not in INSTANCE_KEYS and m.key not in COMPUTED for m in own)
+        candidates = (
+            partial(self._instance_record, picked[i.series_key], i, urls, full)
+            for i in rows()
+            if i.series_key in picked and _matches(self._attributes(picked[i.series_key], i, from_documents)[0], own)
+        )
+        return _page(candidates, query.offset, query.limit)
+
+    def _attributes(
+        self, row: SeriesRow, instance: InstanceRow, from_document: bool
+    ) -> tuple[dict[str, Any], Mapping[str, str]]:
+        """An instance's own attributes (and VRs): those of the index, or all of them from its document."""
+        if not from_document:
+            return instance.attributes, {}
+        entry = _document_instance(self.documents.get(row.metadata_blob), row.series_uid, instance.sop_uid)
+        return dict(entry.get("DICOM") or {}), entry.get("DICOMVRs") or {}
+
+    def _instance_record(self, row: SeriesRow, instance: InstanceRow, urls: ResourceUrls, full: bool) -> _Record:
+        attributes, vrs = self._attributes(row, instance, full)
+        uids = (row.study_uid, row.series_uid, instance.sop_uid)
+        computed = {**AVAILABILITY, "RetrieveURL": urls.instance(*uids)}
+        return _Record(ChainMap(computed, attributes, *_series_attributes(row).maps), vrs, uids)
+
+
+def _ready(record: _Record) -> Candidate:
+    return lambda: record
+
+
+def _page(matches: Iterable[Candidate], offset: int, limit: int) -> tuple[list[_Record], bool]:
+    """The records of one page among the first MAX_RECORDS matches, and whether there are more than that."""
+    page: list[_Record] = []
+    end = min(offset + limit, MAX_RECORDS)
+    for position, candidate in enumerate(matches):
+        if position >= MAX_RECORDS:
+            return page, True
+        if offset <= position < end:
+            page.append(candidate())
+    return page, False
 
 
 def _series_attributes(row: SeriesRow) -> ChainMap[str, Any]:
@@ -154,16 +197,6 @@ def _series_order(row: SeriesRow) -> tuple[bool, int, str, str]:
     return (number is None, number or 0, row.study_uid, row.series_uid)
 
 
-def _instance_order(
-    row: SeriesRow, attributes: Mapping[str, Any], sop_uid: str, *, by_update: str | None
-) -> tuple[Any, ...]:
-    number = as_int(attributes.get("InstanceNumber"))
-    within = (number is None, number or 0, sop_uid)
-    if by_update is not None:  # a study's instances: newest series first, then series and instance number
-        return (-row.updated_at, *_series_order(row), *within)
-    return (*within, row.study_uid, row.series_uid)
-
-
 def _document_instance(document: Mapping[str, Any], series_uid: str, sop_uid: str) -> Mapping[str, Any]:
     series = document.get("Study", {}).get("Series", {}).get(series_uid, {})
     instance: Mapping[str, Any] = series.get("Instances", {}).get(sop_uid, {})
@@ -171,7 +204,7 @@ def _document_instance(document: Mapping[str, Any], series_uid: str, sop_uid: st
 
 
 def _needs_documents(query: Query) -> bool:
-    """Whether an instance search needs instance attributes the index does not keep."""
+    """Whether an instance answer needs instance attributes the index does not keep."""
     if query.include_all:
         return True
     return any(
@@ -180,8 +213,8 @@ def _needs_documents(query: Query) -> bool:
     )
 
 
-def _matches(attributes: Mapping[str, Any], query: Query) -> bool:
-    return all(m.test is None or m.test(attributes.get(m.key)) for m in query.matches)
+def _matches(attributes: Mapping[str, Any], matches: Iterable[MatchKey]) -> bool:
+    return all(m.test is None or m.test(attributes.get(m.key)) for m in matches)
 
 
 def _returned_keys(query: Query, scope: Scope) -> list[str]:
