@@ -66,25 +66,34 @@ def rectangle_mask(shape: tuple[int, int], corner: Point, opposite: Point) -> np
 
 
 def polygon_mask(shape: tuple[int, int], vertices: Sequence[Point]) -> np.ndarray:
-    """Pixels whose centre lies inside the polygon (even-odd rule), filled one scanline at a time."""
+    """Pixels whose centre lies inside the polygon or on its edges (even-odd rule), one scanline at a time."""
+    rows = np.arange(shape[0], dtype=np.float64)
+    return _scanline_fill(shape, vertices, rows - _EDGE) | _scanline_fill(shape, vertices, rows + _EDGE)
+
+
+_EDGE = 1e-6  # pixel centres this close to an edge count as inside
+
+
+def _scanline_fill(shape: tuple[int, int], vertices: Sequence[Point], rows: np.ndarray) -> np.ndarray:
+    """Even-odd fill, each image row tested at the height given in `rows` (half-open at vertices)."""
     height, width = shape
     points = np.asarray(vertices, dtype=np.float64)
     x0, y0 = points[:, 0], points[:, 1]
     x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
-    rows = np.arange(height, dtype=np.float64)[:, None]
-    crosses = ((y0 <= rows) & (rows < y1)) | ((y1 <= rows) & (rows < y0))
+    at = rows[:, None]
+    crosses = ((y0 <= at) & (at < y1)) | ((y1 <= at) & (at < y0))
     with np.errstate(divide="ignore", invalid="ignore"):
-        xs = x0 + (rows - y0) * (x1 - x0) / (y1 - y0)
+        xs = x0 + (at - y0) * (x1 - x0) / (y1 - y0)
     xs = np.where(crosses, xs, np.inf)
     xs.sort(axis=1)
-    coverage = np.zeros((height, width + 1), dtype=np.int32)
     starts, ends = xs[:, 0::2], xs[:, 1::2]
     pairs = min(starts.shape[1], ends.shape[1])
     starts, ends = starts[:, :pairs], ends[:, :pairs]
     real = np.isfinite(starts) & np.isfinite(ends)
     row_index = np.broadcast_to(np.arange(height)[:, None], starts.shape)[real]
-    first = np.clip(np.ceil(starts[real]), 0, width).astype(np.intp)
-    last = np.clip(np.floor(ends[real]) + 1, 0, width).astype(np.intp)
+    first = np.clip(np.ceil(starts[real] - _EDGE), 0, width).astype(np.intp)
+    last = np.clip(np.floor(ends[real] + _EDGE) + 1, 0, width).astype(np.intp)
+    coverage = np.zeros((height, width + 1), dtype=np.int32)
     np.add.at(coverage, (row_index, first), 1)
     np.add.at(coverage, (row_index, last), -1)
     mask: np.ndarray = np.cumsum(coverage, axis=1)[:, :width] > 0

@@ -301,7 +301,7 @@ def _spacing_report(depths: np.ndarray) -> tuple[frozenset[int], list[str]]:
     regular = np.delete(steps, sorted(gaps))
     if regular.size and regular.max() > UNEVEN_FACTOR * regular.min():
         counts = Counter(round(float(s), 2) for s in regular)
-        common = ", ".join(f"{s:g} mm ×{n}" for s, n in counts.most_common(3))
+        common = ", ".join(f"{s:g} mm ×{n}" for s, n in sorted(counts.items(), key=lambda c: (-c[1], c[0]))[:3])
         notes.append(f"uneven slice spacing {regular.min():.3g}–{regular.max():.3g} mm ({common})")
     return gaps, notes
 

@@ -264,8 +264,8 @@ def comparison_answer(
     height, width = sheet.shape[:2]
     window = ""
     if display.window_center is not None and display.window_width is not None:
-        center, width = display.window_center, display.window_width
-        window = " · same " + window_text(center, width, display.window_source, view.units)
+        level, span = display.window_center, display.window_width
+        window = " · same " + window_text(level, span, display.window_source, view.units)
     grid = view.grid
     caption = (
         f"Left: {view.label()} (this image set) · right: {other_view.label()} (image set {other.image_set_id}, "
