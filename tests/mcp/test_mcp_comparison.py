@@ -7,18 +7,15 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import imagecodecs
 import numpy as np
 import pytest
 from mcp import Client
-from mcp_testkit import call, error_of, images_of, ok, settings_for, text_of
+from mcp_testkit import call, error_of, images_of, ok, text_of
 
-from healthimaging_mcp.local.service import LocalService
-from healthimaging_mcp.server import HealthImagingServer, build_server
-from volume_testdata import Sphere, SyntheticCT, import_series, new_datastore
+from volume_testdata import Imported, Sphere, SyntheticCT, imported
 
 pytestmark = pytest.mark.anyio
 
@@ -52,24 +49,11 @@ HISTORY = {
 }
 
 
-@dataclass(frozen=True)
-class History:
-    server: HealthImagingServer
-    datastore_id: str
-    ids: dict[str, str]
-
-    def arguments(self, name: str, **more: Any) -> dict[str, Any]:
-        return {"datastore_id": self.datastore_id, "image_set_id": self.ids[name], **more}
-
-
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
-    root = tmp_path_factory.mktemp("history")
-    with LocalService(root / "service") as service:
-        datastore_id = new_datastore(service, "history")
-        series = {"current": CURRENT, **{f"study{s.series_number}": s for s in STUDY_SERIES}, **HISTORY}
-        ids = dict(zip(series, import_series(service, datastore_id, [s.datasets() for s in series.values()])))
-        yield History(build_server(settings_for(service.endpoint, root / "out")), datastore_id, ids)
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
+    series = {"current": CURRENT, **{f"study{s.series_number}": s for s in STUDY_SERIES}, **HISTORY}
+    with imported(tmp_path_factory.mktemp("history"), {k: v.datasets() for k, v in series.items()}) as found:
+        yield found
 
 
 def panels(result: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -80,13 +64,13 @@ def panels(result: Any) -> tuple[np.ndarray, np.ndarray]:
     return picture[:, : middle - 1], picture[:, middle + 1 :]
 
 
-async def test_the_prior_is_found_and_shown_beside_at_the_matching_position(history: History) -> None:
+async def test_the_prior_is_found_and_shown_beside_at_the_matching_position(history: Imported) -> None:
     async with Client(history.server) as client:
         result = await call(
             client, "get_image_frame", history.arguments("current", compare_with="prior", position_mm=MARKER.center[2])
         )
     answer = ok(result)
-    assert answer["compared_image_set_id"] == history.ids["prior"]
+    assert answer["compared_image_set_id"] == history.image_sets["prior"]
     caption = text_of(result)
     assert caption.startswith("Left: 2024-05-01 CT CHEST W CONTRAST (this image set) · right: 2023-03-01 CT SPHERES")
     assert "prior: same patient, CT, CHEST, study of 20230301" in caption
@@ -101,20 +85,22 @@ async def test_the_prior_is_found_and_shown_beside_at_the_matching_position(hist
     assert answer["width"] == left.shape[1] + right.shape[1] + 2
 
 
-async def test_with_a_shared_frame_of_reference_the_same_patient_coordinate_is_shown(history: History) -> None:
+async def test_with_a_shared_frame_of_reference_the_same_patient_coordinate_is_shown(history: Imported) -> None:
     async with Client(history.server) as client:
         result = await call(
             client,
             "get_image_frame",
-            history.arguments("current", compare_with=history.ids["same_frame"], plane="coronal", position_mm=0.0),
+            history.arguments(
+                "current", compare_with=history.image_sets["same_frame"], plane="coronal", position_mm=0.0
+            ),
         )
     caption = text_of(result)
     assert "same frame of reference: same patient coordinate" in caption
     assert "coronal at y = 0.0 mm | 0.0 mm" in caption
-    assert ok(result)["compared_image_set_id"] == history.ids["same_frame"]
+    assert ok(result)["compared_image_set_id"] == history.image_sets["same_frame"]
 
 
-async def test_without_an_earlier_study_there_is_no_prior(history: History) -> None:
+async def test_without_an_earlier_study_there_is_no_prior(history: Imported) -> None:
     async with Client(history.server) as client:
         oldest = await call(client, "get_image_frame", history.arguments("older", compare_with="prior"))
     error = error_of(oldest)
@@ -122,7 +108,7 @@ async def test_without_an_earlier_study_there_is_no_prior(history: History) -> N
     assert "compare_with=<image set ID>" in error["next_step"]
 
 
-async def test_a_study_at_a_glance_has_one_labelled_tile_per_series(history: History) -> None:
+async def test_a_study_at_a_glance_has_one_labelled_tile_per_series(history: Imported) -> None:
     async with Client(history.server) as client:
         result = await call(client, "get_series_montage", history.arguments("current", whole_study=True))
         refused = await call(
@@ -133,21 +119,21 @@ async def test_a_study_at_a_glance_has_one_labelled_tile_per_series(history: His
     caption = text_of(result)
     assert caption.startswith("Study of 2024-05-01 CT CHEST: 3 series in 3 image sets, the middle frame of each")
     for number, description, name in [(1, "CHEST W CONTRAST", "current"), (2, "CHEST LUNG KERNEL", "study2")]:
-        assert f"{number} CT {description} (31 frames, image set {history.ids[name]})" in caption
-    assert f"3 CT CHEST MIP (2 frames, image set {history.ids['study3']})" in caption
+        assert f"{number} CT {description} (31 frames, image set {history.image_sets[name]})" in caption
+    assert f"3 CT CHEST MIP (2 frames, image set {history.image_sets['study3']})" in caption
     (image,) = images_of(result)
     assert len(base64.b64decode(image.data)) < 768 * 1024
     assert ok(result)["slice_count"] == 3
     assert error_of(refused)["type"] == "validation_error"
 
 
-async def test_search_answers_name_the_series_and_the_version(history: History) -> None:
+async def test_search_answers_name_the_series_and_the_version(history: Imported) -> None:
     async with Client(history.server) as client:
         result = await call(client, "search_image_sets", {"datastore_id": history.datastore_id, "patient_id": PATIENT})
     text = text_of(result)
     header = text.splitlines()[1]
     assert header.split()[:3] == ["image_set_id", "v", "patient"] and "series" in header
-    row = next(line for line in text.splitlines() if line.startswith(history.ids["study2"]))
+    row = next(line for line in text.splitlines() if line.startswith(history.image_sets["study2"]))
     assert "2 CHEST LUNG KERNEL" in row and row.split()[1] == "1"
     hits = {hit["image_set_id"]: hit for hit in ok(result)["image_sets"]}
-    assert hits[history.ids["prior"]]["series_description"] == "SPHERES"
+    assert hits[history.image_sets["prior"]]["series_description"] == "SPHERES"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp_testkit import call, error_of, images_of, ok, settings_for, text_of
 
 from healthimaging_mcp.local.samples.phantom import LANDMARKS_MM, PhantomGeometry
-from healthimaging_mcp.local.service import LocalService
-from healthimaging_mcp.server import HealthImagingServer, build_server
-from volume_testdata import Sphere, SyntheticCT, import_series, new_datastore, tilted
+from healthimaging_mcp.server import build_server
+from volume_testdata import Imported, Sphere, SyntheticCT, import_series, imported, tilted
 
 pytestmark = pytest.mark.anyio
 
@@ -41,28 +39,12 @@ SERIES = {
 ENHANCED = SyntheticCT((BALL, SMALL), offsets=tuple(-30.0 + 2.5 * k for k in range(25)))
 
 
-@dataclass(frozen=True)
-class Volumes:
-    service: LocalService
-    server: HealthImagingServer
-    datastore_id: str
-    image_sets: dict[str, str]
-
-    def arguments(self, name: str, **more: Any) -> dict[str, Any]:
-        return {"datastore_id": self.datastore_id, "image_set_id": self.image_sets[name], **more}
-
-
 @pytest.fixture(scope="module")
-def volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Volumes]:
-    root = tmp_path_factory.mktemp("volumes")
-    with LocalService(root / "service") as service:
-        datastore_id = new_datastore(service)
-        single = SyntheticCT((BALL,), offsets=(0.0,), description="ONE SLICE")
-        names = [*SERIES, "enhanced", "single"]
-        series = [*(ct.datasets() for ct in SERIES.values()), [ENHANCED.enhanced()], single.datasets()]
-        image_sets = dict(zip(names, import_series(service, datastore_id, series)))
-        server = build_server(settings_for(service.endpoint, root / "out"))
-        yield Volumes(service, server, datastore_id, image_sets)
+def volumes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
+    single = SyntheticCT((BALL,), offsets=(0.0,), description="ONE SLICE")
+    series = {**{name: ct.datasets() for name, ct in SERIES.items()}, "enhanced": [ENHANCED.enhanced()]}
+    with imported(tmp_path_factory.mktemp("volumes"), {**series, "single": single.datasets()}) as found:
+        yield found
 
 
 def series_of(name: str) -> SyntheticCT:
@@ -95,7 +77,7 @@ def to_patient(ct: SyntheticCT, plane: str, position: float, column: float, row:
     return result
 
 
-async def saved_plane(client: Client, volumes: Volumes, name: str, plane: str, position: float) -> dict[str, Any]:
+async def saved_plane(client: Client, volumes: Imported, name: str, plane: str, position: float) -> dict[str, Any]:
     arguments = volumes.arguments(
         name, plane=plane, position_mm=position, include_image=False, save_as=f"{name}-{plane}", save_kind="modality"
     )
@@ -111,7 +93,7 @@ def voxel_size(ct: SyntheticCT) -> float:
 
 @pytest.mark.parametrize("plane", ["axial", "coronal", "sagittal"])
 @pytest.mark.parametrize("name", ["regular", "tilted", "enhanced"])
-async def test_a_sphere_appears_where_it_is_and_measures_its_size(volumes: Volumes, name: str, plane: str) -> None:
+async def test_a_sphere_appears_where_it_is_and_measures_its_size(volumes: Imported, name: str, plane: str) -> None:
     ct = series_of(name)
     position = BALL.center[AXES[plane]]
     async with Client(volumes.server) as client:
@@ -142,7 +124,7 @@ async def test_a_sphere_appears_where_it_is_and_measures_its_size(volumes: Volum
 
 
 @pytest.mark.parametrize("name", ["regular", "tilted"])
-async def test_region_statistics_are_in_hu_within_1_hu(volumes: Volumes, name: str) -> None:
+async def test_region_statistics_are_in_hu_within_1_hu(volumes: Imported, name: str) -> None:
     x, y, z = BALL.center
     inner = [[x - 4, y - 4, z], [x + 4, y - 4, z], [x + 4, y + 4, z], [x - 4, y + 4, z]]
     async with Client(volumes.server) as client:
@@ -169,7 +151,7 @@ async def test_region_statistics_are_in_hu_within_1_hu(volumes: Volumes, name: s
 
 
 @pytest.mark.parametrize("name", ["regular", "tilted", "enhanced"])
-async def test_a_region_grown_from_a_seed_has_the_spheres_volume_within_5_percent(volumes: Volumes, name: str) -> None:
+async def test_a_region_grown_from_a_seed_has_the_spheres_volume_within_5_percent(volumes: Imported, name: str) -> None:
     async with Client(volumes.server) as client:
         result = await call(
             client,
@@ -182,7 +164,7 @@ async def test_a_region_grown_from_a_seed_has_the_spheres_volume_within_5_percen
     assert "mL" in text_of(result)
 
 
-async def test_a_point_probe_and_a_distance_in_patient_millimetres(volumes: Volumes) -> None:
+async def test_a_point_probe_and_a_distance_in_patient_millimetres(volumes: Imported) -> None:
     a, b = [0.0, 0.0, 5.0], [12.0, 9.0, 5.0]
     async with Client(volumes.server) as client:
         inside = await call(client, "measure_image", volumes.arguments("regular", shape="point", points=[a]))
@@ -198,7 +180,7 @@ async def test_a_point_probe_and_a_distance_in_patient_millimetres(volumes: Volu
     assert ok(pixels)["length_mm"] == pytest.approx(5.0)  # 1 mm pixels: a 3-4-5 triangle
 
 
-async def test_captions_say_plane_position_window_and_what_is_odd_about_the_stack(volumes: Volumes) -> None:
+async def test_captions_say_plane_position_window_and_what_is_odd_about_the_stack(volumes: Imported) -> None:
     async with Client(volumes.server) as client:
         result = await call(client, "get_image_frame", volumes.arguments("tilted", plane="coronal"))
         slab = await call(
@@ -217,7 +199,7 @@ async def test_captions_say_plane_position_window_and_what_is_odd_about_the_stac
     assert "MIP of a 10 mm slab" in text_of(slab) and "axial at z = -6.0 mm" in text_of(slab)
 
 
-async def test_a_gap_is_said_and_left_empty(volumes: Volumes) -> None:
+async def test_a_gap_is_said_and_left_empty(volumes: Imported) -> None:
     gapped = SyntheticCT((BALL,), offsets=(*[-20.0 + 2 * k for k in range(6)], *[10.0 + 2 * k for k in range(6)]))
     datastore_id = volumes.datastore_id
     (image_set_id,) = import_series(volumes.service, datastore_id, [gapped.datasets()])
@@ -230,7 +212,7 @@ async def test_a_gap_is_said_and_left_empty(volumes: Volumes) -> None:
     assert error["type"] == "validation_error" and "gap" in error["message"]
 
 
-async def test_the_volume_is_assembled_once_then_served_from_the_cache(volumes: Volumes) -> None:
+async def test_the_volume_is_assembled_once_then_served_from_the_cache(volumes: Imported) -> None:
     server = build_server(settings_for(volumes.service.endpoint, None))
     cache = server.runtime.volumes
     async with Client(server) as client:
@@ -241,7 +223,7 @@ async def test_the_volume_is_assembled_once_then_served_from_the_cache(volumes: 
     assert cache.size == 64 * 64 * 31 * 2  # int16 stored values: the series' own rescale stays a rescale
 
 
-async def test_a_series_larger_than_the_volume_cache_is_refused_with_what_to_do(volumes: Volumes) -> None:
+async def test_a_series_larger_than_the_volume_cache_is_refused_with_what_to_do(volumes: Imported) -> None:
     server = build_server(settings_for(volumes.service.endpoint, None, volume_cache_mb=1))
     big = SyntheticCT((BALL,), size=256, offsets=tuple(float(k) for k in range(12)))
     (image_set_id,) = import_series(volumes.service, volumes.datastore_id, [big.datasets()])
@@ -252,7 +234,7 @@ async def test_a_series_larger_than_the_volume_cache_is_refused_with_what_to_do(
     assert "--volume-cache-mb" in error["next_step"]
 
 
-async def test_the_measurement_can_be_drawn_on_the_image(volumes: Volumes) -> None:
+async def test_the_measurement_can_be_drawn_on_the_image(volumes: Imported) -> None:
     async with Client(volumes.server) as client:
         result = await call(
             client,
@@ -284,7 +266,7 @@ async def test_the_measurement_can_be_drawn_on_the_image(volumes: Volumes) -> No
     ],
 )
 async def test_measurements_that_cannot_be_made_are_refused_clearly(
-    volumes: Volumes, arguments: dict[str, Any], wanted: str
+    volumes: Imported, arguments: dict[str, Any], wanted: str
 ) -> None:
     async with Client(volumes.server) as client:
         error = error_of(await call(client, "measure_image", volumes.arguments("regular", **arguments)))
@@ -302,14 +284,14 @@ async def test_measurements_that_cannot_be_made_are_refused_clearly(
     ],
 )
 async def test_planes_that_cannot_be_shown_are_refused_clearly(
-    volumes: Volumes, name: str, arguments: dict[str, Any], wanted: str
+    volumes: Imported, name: str, arguments: dict[str, Any], wanted: str
 ) -> None:
     async with Client(volumes.server) as client:
         error = error_of(await call(client, "get_image_frame", volumes.arguments(name, **arguments)))
     assert error["type"] == "validation_error" and wanted in error["message"], error
 
 
-async def test_the_plane_through_an_addressed_frame_is_that_frame(volumes: Volumes) -> None:
+async def test_the_plane_through_an_addressed_frame_is_that_frame(volumes: Imported) -> None:
     ct = SERIES["regular"]
     async with Client(volumes.server) as client:
         native = ok(await call(client, "get_image_frame", volumes.arguments("regular", instance_number=7)))

@@ -169,12 +169,18 @@ class VolumeGeometry:
             axis=1,
         )
 
+    @cached_property
+    def _corners(self) -> np.ndarray:
+        far_r, far_c = (self.rows - 1) * self.spacing[0], (self.columns - 1) * self.spacing[1]
+        offsets = np.array([[0.0, 0.0], [0.0, far_c], [far_r, 0.0], [far_r, far_c]])
+        in_plane = np.outer(offsets[:, 1], self.row_direction) + np.outer(offsets[:, 0], self.column_direction)
+        result: np.ndarray = (self.positions[:, None, :] + in_plane[None, :, :]).reshape(-1, 3)
+        result.flags.writeable = False
+        return result
+
     def corners(self) -> np.ndarray:
         """(4n, 3) patient positions of the corner pixel centres of every slice."""
-        r, c = self.rows - 1, self.columns - 1
-        corner = np.array([[0, 0], [0, c], [r, 0], [r, c]], dtype=np.float64)
-        index = np.array([[k, rr, cc] for k in range(self.slices) for rr, cc in corner])
-        return self.to_patient(index)
+        return self._corners
 
     def slice_thickness(self) -> np.ndarray:
         """mm of tissue each slice stands for: half-way to its neighbours, a median half-step at the ends and gaps."""
