@@ -3,22 +3,17 @@ orientation, slice positions (uneven, with gaps) and instance numbering are chos
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
-from typing import Any
 
 import numpy as np
-from mcp_testkit import settings_for
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import CTImageStorage, generate_uid
 
 from enhanced_testdata import item, part10, with_meta
 from healthimaging_mcp.local.service import LocalService
-from healthimaging_mcp.server import HealthImagingServer, build_server
 
 ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 INTERCEPT = -1024.0
@@ -186,26 +181,3 @@ def import_series(service: LocalService, datastore_id: str, series: Iterable[Seq
 def new_datastore(service: LocalService, name: str = "volumes") -> str:
     datastore_id: str = service.client().create_datastore(datastoreName=name)["datastoreId"]
     return datastore_id
-
-
-@dataclass(frozen=True)
-class Imported:
-    """Series imported into a local service of their own, one image set each, and a server on it."""
-
-    service: LocalService
-    server: HealthImagingServer
-    datastore_id: str
-    image_sets: dict[str, str]  # name → image set ID
-
-    def arguments(self, name: str, **more: Any) -> dict[str, Any]:
-        """Tool arguments addressing the image set called `name`."""
-        return {"datastore_id": self.datastore_id, "image_set_id": self.image_sets[name], **more}
-
-
-@contextmanager
-def imported(root: Path, series: dict[str, list[Dataset]]) -> Iterator[Imported]:
-    """A running local service in `root` holding `series` (name → datasets), and a server with output in `root`."""
-    with LocalService(root / "service") as service:
-        datastore_id = new_datastore(service)
-        ids = dict(zip(series, import_series(service, datastore_id, series.values())))
-        yield Imported(service, build_server(settings_for(service.endpoint, root / "out")), datastore_id, ids)

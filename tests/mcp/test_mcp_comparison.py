@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp_testkit import call, error_of, images_of, ok, text_of
+from volume_kit import Imported, imported
 
-from volume_testdata import Imported, Sphere, SyntheticCT, imported
+from volume_testdata import Sphere, SyntheticCT
 
 pytestmark = pytest.mark.anyio
 

@@ -15,10 +15,11 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp_testkit import call, error_of, images_of, ok, settings_for, text_of
+from volume_kit import Imported, imported
 
 from healthimaging_mcp.local.samples.phantom import LANDMARKS_MM, PhantomGeometry
 from healthimaging_mcp.server import build_server
-from volume_testdata import Imported, Sphere, SyntheticCT, import_series, imported, tilted
+from volume_testdata import Sphere, SyntheticCT, import_series, tilted
 
 pytestmark = pytest.mark.anyio
 
