@@ -264,6 +264,8 @@ async def test_the_measurement_can_be_drawn_on_the_image(volumes: Imported) -> N
         ({"shape": "point", "points": [[500, 2]]}, "outside the image"),
         ({"shape": "point", "points": [[1, 2]], "position_mm": 400}, "outside the series"),
         ({"shape": "region", "points": [[0, 0, 5]], "value_range": [1000, 2000]}, "seed"),
+        ({"shape": "line", "points": [[1, 2], [3, 4]], "radius_mm": 3}, "radius_mm is for circles"),
+        ({"shape": "point", "points": [[1, 2]], "value_range": [0, 1]}, "value_range is for regions"),
     ],
 )
 async def test_measurements_that_cannot_be_made_are_refused_clearly(
@@ -280,6 +282,7 @@ async def test_measurements_that_cannot_be_made_are_refused_clearly(
         ("single", {"plane": "coronal"}, "at least two slices"),
         ("regular", {"plane": "axial", "save_as": "x", "save_kind": "encoded"}, "no stored frame"),
         ("regular", {"plane": "axial", "slab_mm": -2}, "slab_mm must be more than 0"),
+        ("regular", {"plane": "axial", "projection": "minip"}, "projection applies to a slab"),
         ("regular", {"compare_with": "yesterday"}, "compare_with must be 'prior' or an image set ID"),
         ("regular", {"plane": "coronal", "instance_number": 3}, "not a coronal image"),
     ],

@@ -68,7 +68,8 @@ def rectangle_mask(shape: tuple[int, int], corner: Point, opposite: Point) -> np
 def polygon_mask(shape: tuple[int, int], vertices: Sequence[Point]) -> np.ndarray:
     """Pixels whose centre lies inside the polygon or on its edges (even-odd rule), one scanline at a time."""
     rows = np.arange(shape[0], dtype=np.float64)
-    return _scanline_fill(shape, vertices, rows - _EDGE) | _scanline_fill(shape, vertices, rows + _EDGE)
+    mask: np.ndarray = _scanline_fill(shape, vertices, rows - _EDGE) | _scanline_fill(shape, vertices, rows + _EDGE)
+    return mask
 
 
 _EDGE = 1e-6  # pixel centres this close to an edge count as inside

@@ -242,10 +242,8 @@ def frame_position(target: FrameTarget) -> tuple[Plane, float] | None:
     if geometry is None:
         return None
     name = plane_name(geometry.normal)
-    for plane in PLANE_NAMES:
-        if plane == name:
-            return plane, geometry.position[PLANES[plane].axis]
-    return None
+    plane = next((p for p in PLANE_NAMES if p == name), None)  # None: oblique
+    return None if plane is None else (plane, geometry.position[PLANES[plane].axis])
 
 
 def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: Mapping[str, Any]) -> str:

@@ -85,6 +85,8 @@ def get_image_frame(
     if plane or position_mm is not None or slab_mm is not None or compare_with:
         if slab_mm is not None and slab_mm <= 0:
             raise invalid("slab_mm must be more than 0 (leave it out for a plane without a slab).")
+        if projection and slab_mm is None:
+            raise invalid("projection applies to a slab: give slab_mm too.")
         if save_as and save_kind in ("encoded", "pixels"):
             raise invalid(
                 "A plane of a volume has no stored frame or stored values.",

@@ -10,7 +10,15 @@ import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
 
 from ..errors import invalid
-from ..imaging.measure import RegionStats, circle_mask, grow_region, polygon_mask, rectangle_mask, region_stats
+from ..imaging.measure import (
+    GrownRegion,
+    RegionStats,
+    circle_mask,
+    grow_region,
+    polygon_mask,
+    rectangle_mask,
+    region_stats,
+)
 from ..imaging.montage import MAX_BYTES
 from ..imaging.overlay import draw_marker, draw_outline, draw_segment, to_rgb
 from ..imaging.reformat import PLANES, Plane, sample_plane, trilinear
@@ -141,6 +149,10 @@ def _check_arguments(
         raise invalid("Point coordinates must be finite numbers.")
     if shape == "circle" and (radius_mm is None or radius_mm <= 0):
         raise invalid("A circle needs radius_mm (more than 0).")
+    if shape != "circle" and radius_mm is not None:
+        raise invalid(f"radius_mm is for circles, not a {shape}: leave it out.")
+    if shape != "region" and value_range is not None:
+        raise invalid(f"value_range is for regions, not a {shape}: leave it out.")
 
 
 @dataclass
@@ -152,6 +164,7 @@ class Measured:
     length_mm: float | None = None
     statistics: Statistics | None = None
     mask: np.ndarray | None = None  # the region on the plane's grid
+    grown: GrownRegion | None = None  # a region grown in 3-D (its cut by the plane is drawn)
 
     def summary(self, units: str) -> str:
         if self.value is not None:
@@ -239,11 +252,16 @@ def _region(view: PlaneView, seed_mm: np.ndarray, value_range: list[float]) -> M
     volume_ml = float((grown.per_slice * geometry.slice_thickness()).sum() * voxel_area / 1000.0)
     stats = region_stats(volume.modality(volume.voxels.reshape(-1)[grown.indices]))
     assert stats is not None
-    inside = np.zeros(volume.voxels.shape, dtype=np.uint8)
+    return Measured("region", statistics=Statistics.of(stats, volume_ml=volume_ml), grown=grown)
+
+
+def _cut(view: PlaneView, grown: GrownRegion) -> np.ndarray:
+    """Where a grown region meets the plane, on the plane's grid."""
+    inside = np.zeros(view.source.volume.voxels.shape, dtype=np.uint8)
     inside.reshape(-1)[grown.indices] = 1
-    membership = Volume(inside, geometry, 1.0, 0.0, {})
-    mask = sample_plane(membership, view.grid).values >= 0.5
-    return Measured("region", statistics=Statistics.of(stats, volume_ml=volume_ml), mask=mask)
+    membership = Volume(inside, view.source.volume.geometry, 1.0, 0.0, {})
+    mask: np.ndarray = sample_plane(membership, view.grid).values >= 0.5
+    return mask
 
 
 def _drawing(view: PlaneView, shape: Shape, pixels: np.ndarray, measured: Measured) -> tuple[bytes, str]:
@@ -256,9 +274,9 @@ def _drawing(view: PlaneView, shape: Shape, pixels: np.ndarray, measured: Measur
         resize(display.pixels, height, width) if (height, width) != display.pixels.shape else display.pixels
     )
     points = pixels * scale
-    if measured.mask is not None:
-        mask = measured.mask if scale == 1 else resize(measured.mask, height, width)
-        draw_outline(canvas, mask)
+    region = _cut(view, measured.grown) if measured.grown is not None else measured.mask
+    if region is not None:
+        draw_outline(canvas, region if scale == 1 else resize(region, height, width))
     if shape == "line":
         draw_segment(canvas, points[0], points[1])
     if shape in ("point", "region"):
