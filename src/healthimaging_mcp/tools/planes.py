@@ -139,15 +139,12 @@ def matched_position(current: PlaneView, other: SeriesVolume) -> Match:
 def compare_sheet(views: list[PlaneView], window: WindowSpec, max_size: int) -> tuple[np.ndarray, DisplayImage]:
     """The views side by side in one window (the first view's, resolved), each under its date and description."""
     first = views[0].display(window)
-    shared = first
     if first.window_center is not None and first.window_width is not None:
-        same = WindowSpec.explicit(first.window_center, first.window_width)
-        displays = [first] + [view.display(same) for view in views[1:]]
-    else:
-        displays = [first] + [view.display(window) for view in views[1:]]
+        window = WindowSpec.explicit(first.window_center, first.window_width)
+    displays = [first] + [view.display(window) for view in views[1:]]
     panels = [picture(display, view.attributes, max_size) for view, display in zip(views, displays)]
     scale = label_scale_for(*panels[0].shape[:2])
-    return side_by_side(panels, [view.label() for view in views], scale=scale), shared
+    return side_by_side(panels, [view.label() for view in views], scale=scale), first
 
 
 @dataclass(frozen=True)
