@@ -28,7 +28,7 @@ from healthimaging_mcp.imaging.window import WindowSpec
 from healthimaging_mcp.local.samples.seeding import LOCAL_CALLER
 from healthimaging_mcp.server import HealthImagingServer, build_server
 from healthimaging_mcp.tools import frames as frame_tools
-from healthimaging_mcp.tools.frames import ImageAnswer
+from healthimaging_mcp.tools.image_answers import ImageAnswer
 
 from .async_harness import AsyncCase, compare_async
 from .fixtures import LARGE_INSTANCES, ImageSetRef, SeededService, seeded_service, spread

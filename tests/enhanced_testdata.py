@@ -37,7 +37,7 @@ ENHANCED_FRAMES = (
 ROWS, COLUMNS = 40, 60
 
 
-def _item(**attributes: object) -> Dataset:
+def item(**attributes: object) -> Dataset:
     item = Dataset()
     for keyword, value in attributes.items():
         setattr(item, keyword, value)
@@ -81,24 +81,24 @@ def enhanced_mr() -> Dataset:
     ds.InstanceNumber = 1
     ds.NumberOfFrames = len(ENHANCED_FRAMES)
     ds.SharedFunctionalGroupsSequence = Sequence(
-        [_item(PlaneOrientationSequence=Sequence([_item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])]))]
+        [item(PlaneOrientationSequence=Sequence([item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])]))]
     )
     per_frame = []
     for facts in ENHANCED_FRAMES:
         per_frame.append(
-            _item(
-                FrameVOILUTSequence=Sequence([_item(WindowCenter=facts.center, WindowWidth=facts.width)]),
+            item(
+                FrameVOILUTSequence=Sequence([item(WindowCenter=facts.center, WindowWidth=facts.width)]),
                 PixelValueTransformationSequence=Sequence(
-                    [_item(RescaleSlope=facts.slope, RescaleIntercept=facts.intercept, RescaleType="US")]
+                    [item(RescaleSlope=facts.slope, RescaleIntercept=facts.intercept, RescaleType="US")]
                 ),
-                PixelMeasuresSequence=Sequence([_item(PixelSpacing=list(facts.spacing), SliceThickness=2.0)]),
-                PlanePositionSequence=Sequence([_item(ImagePositionPatient=[0, 0, 2.0 * facts.index])]),
-                FrameContentSequence=Sequence([_item(InStackPositionNumber=facts.index + 1)]),
+                PixelMeasuresSequence=Sequence([item(PixelSpacing=list(facts.spacing), SliceThickness=2.0)]),
+                PlanePositionSequence=Sequence([item(ImagePositionPatient=[0, 0, 2.0 * facts.index])]),
+                FrameContentSequence=Sequence([item(InStackPositionNumber=facts.index + 1)]),
             )
         )
     ds.PerFrameFunctionalGroupsSequence = Sequence(per_frame)
     ds.PixelData = np.stack([frame_pixels(f.index) for f in ENHANCED_FRAMES]).tobytes()
-    return _with_meta(ds)
+    return with_meta(ds)
 
 
 def shared_number_series() -> list[Dataset]:
@@ -114,11 +114,11 @@ def shared_number_series() -> list[Dataset]:
         ds.ImagePositionPatient = [0, 0, z]
         ds.PixelSpacing = [1, 1]
         ds.PixelData = frame_pixels(number).tobytes()
-        datasets.append(_with_meta(ds))
+        datasets.append(with_meta(ds))
     return datasets
 
 
-def _with_meta(ds: Dataset) -> Dataset:
+def with_meta(ds: Dataset) -> Dataset:
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID

@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     behaviour.add_argument("--output-dir", type=Path, help="the only folder tools may save files into")
     behaviour.add_argument("--max-output-chars", type=int, help="output budget of metadata answers (default 8000)")
     behaviour.add_argument(
+        "--volume-cache-mb",
+        type=int,
+        help="memory for series volumes kept for planes and measurements (default 512); larger series are refused",
+    )
+    behaviour.add_argument(
         "--local",
         nargs="?",
         const=default_data_dir(),
@@ -98,6 +103,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "redact_phi": args.redact_phi,
         "output_dir": args.output_dir,
         "max_output_chars": args.max_output_chars,
+        "volume_cache_mb": args.volume_cache_mb,
         "local_data_dir": args.local,
         "transport": args.transport,
         "host": args.host,

@@ -1,4 +1,5 @@
-"""What every tool call shares: settings, HealthImaging calls, metadata documents, redaction, the default datastore."""
+"""What every tool call shares: settings, HealthImaging calls, metadata documents, series volumes, redaction, the
+default datastore."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .errors import ErrorType, HealthImagingError, invalid
 from .metadata import ImageSetDocuments
 from .redaction import Redaction
 from .settings import Settings
+from .volumes import VolumeCache
 
 if TYPE_CHECKING:
     from mypy_boto3_medical_imaging.type_defs import DatastoreSummaryTypeDef
@@ -30,6 +32,7 @@ class Runtime:
         # `ready` is called before every HealthImaging call: --local waits for its sample data there.
         self.aws = HealthImaging(self.clients, Pacer(settings.write_rate_per_second), ready)
         self.documents = ImageSetDocuments(self.aws, settings)
+        self.volumes = VolumeCache(settings.volume_cache_mb * 2**20)
         self.redaction = Redaction(settings.redact_phi)
         self._active_datastores: tuple[float, list[DatastoreSummaryTypeDef]] | None = None
         self._lock = threading.Lock()

@@ -42,6 +42,7 @@ class Settings:
     write_rate_per_second: float = 0.25  # HealthImaging's limit for update/copy/delete; 0 disables pacing
     metadata_cache_entries: int = 32
     metadata_cache_ttl_seconds: float = 300.0
+    volume_cache_mb: int = 512  # series volumes (planes, measurements) kept in memory; a larger series is refused
 
     @property
     def local(self) -> bool:
@@ -79,6 +80,7 @@ class Settings:
             output_dir=Path(output_dir).expanduser() if output_dir else None,
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
             write_rate_per_second=float(get("WRITE_RATE") or 0.25),
+            volume_cache_mb=int(get("VOLUME_CACHE_MB") or 512),
         )
 
     def validate(self) -> list[str]:
@@ -99,6 +101,8 @@ class Settings:
             problems.append("HEALTHIMAGING_MCP_LOCAL_SEED_WAIT must be 0 or more seconds")
         if self.max_output_chars < 1000:
             problems.append("--max-output-chars must be at least 1000")
+        if self.volume_cache_mb < 1:
+            problems.append("--volume-cache-mb must be at least 1")
         if self.log_level not in get_args(LogLevel):
             problems.append(f"--log-level {self.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
         return problems

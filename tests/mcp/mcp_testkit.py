@@ -58,6 +58,7 @@ READ_TOOLS = {
     "get_image_set_metadata",
     "get_image_frame",
     "get_series_montage",
+    "measure_image",
     "get_dicom_import_job",
     "list_dicom_import_jobs",
     "list_tags_for_resource",

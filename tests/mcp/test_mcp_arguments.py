@@ -56,10 +56,11 @@ async def test_every_tool_refuses_unknown_arguments_and_lists_the_accepted_ones(
 async def test_the_reproduced_unknown_arguments_are_refused_on_real_data(
     mode: str, read_server: MCPServer, sample_facts
 ) -> None:
-    frame = {"image_set_id": sample_facts.ct_image_set_id, "plane": "coronal", "include_image": False}
+    # `plane` was the first reproduced case; get_image_frame accepts it since issue 9 (reformats).
+    frame = {"image_set_id": sample_facts.ct_image_set_id, "view": "coronal", "include_image": False}
     async with Client(read_server, mode=mode) as client:
         refusal(await call(client, "search_image_sets", {"modality": "MR"}), "modality")
-        refusal(await call(client, "get_image_frame", frame), "plane")
+        refusal(await call(client, "get_image_frame", frame), "view")
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -102,9 +103,11 @@ async def test_every_number_argument_refuses_non_finite_values(
     checked = 0
     async with Client(every_tool_server, mode=mode) as client:
         for tool in await listed_tools(client):
-            for name, schema in tool.input_schema["properties"].items():
+            properties = tool.input_schema["properties"]
+            window = {k: v for k, v in {"window_center": 40, "window_width": 400}.items() if k in properties}
+            for name, schema in properties.items():
                 if schema.get("type") == "number":
-                    arguments = {"image_set_id": "0" * 32, "window_center": 40, "window_width": 400, name: value}
+                    arguments = {"image_set_id": "0" * 32, **window, name: value}
                     assert "finite" in refusal(await call(client, tool.name, arguments), f"{name}:")
                     checked += 1
     assert checked >= 4  # window_center and window_width of get_image_frame and get_series_montage

@@ -97,6 +97,23 @@ async def test_images_keep_their_pixels_and_patient_free_captions(redacting: MCP
     assert_no_phi(everything(frame), everything(montage))
 
 
+async def test_planes_measurements_comparisons_and_study_sheets_are_patient_free(
+    redacting: MCPServer, sample_facts
+) -> None:
+    ct = {"image_set_id": sample_facts.ct_image_set_id}
+    async with Client(redacting) as client:
+        results = [
+            await call(client, "get_image_frame", {**ct, "plane": "coronal", "slab_mm": 10}),
+            await call(client, "measure_image", {**ct, "shape": "circle", "points": [[256, 256]], "radius_mm": 5}),
+            await call(client, "get_series_montage", {**ct, "whole_study": True}),
+            await call(client, "get_image_frame", {**ct, "compare_with": "prior"}),  # Alice has no earlier CT
+        ]
+    for result in results[:3]:
+        assert not result.is_error, text_of(result)
+    assert error_of(results[3])["type"] == "not_found"
+    assert_no_phi(*(everything(result) for result in results))
+
+
 async def test_resources_are_redacted_too(redacting: MCPServer, sample_facts) -> None:
     uri = f"healthimaging://datastores/{sample_facts.datastore_id}/image-sets/{sample_facts.ct_image_set_id}"
     async with Client(redacting) as client:

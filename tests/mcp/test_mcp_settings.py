@@ -31,6 +31,7 @@ def test_from_env_reads_every_variable() -> None:
         f"{ENV_PREFIX}OUTPUT_DIR": "~/exports",
         f"{ENV_PREFIX}MAX_OUTPUT_CHARS": "12000",
         f"{ENV_PREFIX}WRITE_RATE": "0",
+        f"{ENV_PREFIX}VOLUME_CACHE_MB": "2048",
     }
     settings = Settings.from_env(env)
     assert settings == Settings(
@@ -51,6 +52,7 @@ def test_from_env_reads_every_variable() -> None:
         output_dir=Path("~/exports").expanduser(),
         max_output_chars=12000,
         write_rate_per_second=0.0,
+        volume_cache_mb=2048,
     )
     assert settings.local
 
@@ -109,6 +111,8 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
             "--allowed-host",
             "b.example.org",
             "--allow-write",
+            "--volume-cache-mb",
+            "64",
         ]
     )
     settings = settings_from(args)
@@ -118,6 +122,7 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
     assert settings.log_level == "INFO"
     assert settings.allowed_hosts == ("a.example.org", "b.example.org")
     assert settings.allow_write is True
+    assert settings.volume_cache_mb == 64
     # what no flag names keeps the environment's value
     assert settings.datastore_id == DATASTORE
     assert settings.max_output_chars == 12000
@@ -146,6 +151,7 @@ def test_default_settings_have_no_problems() -> None:
         (Settings(transport="http", host="192.168.1.20"), "refusing --host 192.168.1.20"),
         (Settings(local_seed_wait_seconds=-1), "LOCAL_SEED_WAIT"),
         (Settings(max_output_chars=999), "--max-output-chars"),
+        (Settings(volume_cache_mb=0), "--volume-cache-mb"),
         (Settings(log_level="VERBOSE"), "--log-level 'VERBOSE'"),
     ],
 )

@@ -14,7 +14,11 @@ Modules:
 - ``resample``: numpy resizing.
 - ``render``: a frame as PNG / JPEG, windowed, with physical aspect and orientation letters.
 - ``orientation``: patient orientation letters at the image edges.
-- ``montage``: labelled contact sheets.
+- ``montage``: labelled contact sheets (and panels side by side).
+- ``volume``: a series' frames as one voxel array, sorted along the slice normal, with its geometry and notes.
+- ``reformat``: axial, coronal and sagittal planes and slabs (MIP, MinIP, mean) through a volume.
+- ``measure``: region statistics, ROI masks, regions grown in 3-D.
+- ``overlay``: measurements drawn over a displayed image.
 - ``font``, ``png``: the bitmap font for labels, the fast PNG writer.
 
 DICOM values are read with ``healthimaging_mcp.dicom.values``.

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .font import GLYPH_HEIGHT
 from .labels import draw_label
 from .render import DisplayImage, ImageFormat, display_size, encode_image, physical_spacing, to_display
 from .resample import resize
@@ -121,13 +122,19 @@ class Montage:
 
 
 def render_montage(
-    frames: Sequence[MontageFrame], window: WindowSpec, *, columns: int, tile: int, image_format: ImageFormat
+    frames: Sequence[MontageFrame],
+    window: WindowSpec,
+    *,
+    columns: int,
+    tile: int,
+    image_format: ImageFormat,
+    share_auto_window: bool = True,
 ) -> Montage:
     """The frames displayed in `window`, tiled `columns` wide and encoded within MAX_BYTES (tiles shrink, down to
     MIN_TILE, until the picture fits). When every frame gets an automatic window they share one, computed over
-    all of them, so tiles of a series compare."""
+    all of them, so tiles of a series compare (unless `share_auto_window` is False: frames of different series)."""
     displays = [to_display(f.pixels, f.attributes, window, frame_index=f.frame_index) for f in frames]
-    if all(d.window_source == "auto" for d in displays):
+    if share_auto_window and all(d.window_source == "auto" for d in displays):
         values = [apply_modality_lut(f.pixels, f.attributes, f.frame_index).ravel() for f in frames]
         shared = WindowSpec.explicit(*auto_window(np.concatenate(values)))
         displays = [
@@ -150,3 +157,19 @@ def _tile(pixels: np.ndarray, frame: MontageFrame, tile: int) -> np.ndarray:
     spacing = physical_spacing(frame.attributes, frame.frame_index)
     height, width = display_size(rows, columns, spacing, tile, enlarge=False)
     return pixels if (height, width) == (rows, columns) else resize(pixels, height, width)
+
+
+def side_by_side(panels: Sequence[np.ndarray], labels: Sequence[str], *, scale: int) -> np.ndarray:
+    """uint8 grey panels next to each other, bottom-aligned on black, each under a header band with its label."""
+    header = GLYPH_HEIGHT * scale + 4 * scale
+    height = max(p.shape[0] for p in panels) + header
+    width = sum(p.shape[1] for p in panels) + GAP * (len(panels) - 1)
+    sheet = np.full((height, width), GAP_LEVEL, dtype=np.uint8)
+    left = 0
+    for panel, label in zip(panels, labels):
+        rows, columns = panel.shape[:2]
+        sheet[:, left : left + columns] = 0
+        sheet[height - rows :, left : left + columns] = panel
+        draw_label(sheet, label, top=scale, left=left + scale, max_width=columns - 2 * scale, scale=scale)
+        left += columns + GAP
+    return sheet

@@ -33,6 +33,7 @@ __all__ = [
     "display_size",
     "encode_image",
     "physical_spacing",
+    "picture",
     "reduce_for_size",
     "render_frame",
     "to_display",
@@ -259,21 +260,28 @@ def render_frame(
 ) -> RenderedImage:
     """Render one decoded frame to PNG/JPEG: windowed, resized to fit max_size with the physical aspect (small
     images enlarged), with patient orientation letters at the edges of cross-sectional images."""
+    display = to_display(pixels, attributes, window, frame_index=frame_index)
+    image = picture(display, attributes, max_size, frame_index=frame_index)
+    return RenderedImage(
+        data=encode_image(image, image_format, jpeg_quality),
+        mime_type=MIME_TYPES[image_format],
+        width=int(image.shape[1]),
+        height=int(image.shape[0]),
+        window_center=display.window_center,
+        window_width=display.window_width,
+        window_source=display.window_source,
+    )
+
+
+def picture(display: DisplayImage, attributes: DicomAttributes, max_size: int, *, frame_index: int = 0) -> np.ndarray:
+    """Display pixels resized to fit max_size with their physical aspect (small images enlarged), with patient
+    orientation letters at the edges of cross-sectional images."""
     if max_size < 1:
         raise ValueError("max_size must be >= 1")
-    display = to_display(pixels, attributes, window, frame_index=frame_index)
     rows, columns = display.pixels.shape[:2]
     height, width = display_size(rows, columns, physical_spacing(attributes, frame_index), max_size)
     image = display.pixels if (height, width) == (rows, columns) else resize(display.pixels, height, width)
     labels = edge_labels(find_value(attributes, "ImageOrientationPatient", frame_index))
     if labels is not None:
         image = draw_edge_labels(image, labels)
-    return RenderedImage(
-        data=encode_image(image, image_format, jpeg_quality),
-        mime_type=MIME_TYPES[image_format],
-        width=width,
-        height=height,
-        window_center=display.window_center,
-        window_width=display.window_width,
-        window_source=display.window_source,
-    )
+    return image

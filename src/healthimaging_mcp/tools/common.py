@@ -12,19 +12,21 @@ from ..files import file_name_problem
 
 ID_PATTERN = r"^[0-9a-z]{32}$"
 UID_PATTERN = r"^[0-9]+(\.[0-9]+)*$"
+VERSION_PATTERN = r"^[0-9]+$"
 
 # Descriptions cost context in every conversation: self-explanatory arguments have none (the server
 # instructions say once that datastore_id may be omitted, and how paging works).
 DatastoreIdArg = Annotated[str | None, Field(pattern=ID_PATTERN)]
 DatastoreIdRequired = Annotated[str, Field(pattern=ID_PATTERN)]
 ImageSetIdArg = Annotated[str, Field(pattern=ID_PATTERN)]
-VersionArg = Annotated[str | None, Field(pattern=r"^[0-9]+$")]  # omitted: the latest version
+VersionArg = Annotated[str | None, Field(pattern=VERSION_PATTERN)]  # omitted: the latest version
 LatestVersionArg = Annotated[
-    str, Field(pattern=r"^[0-9]+$", description="The image set's current version (from get_image_set).")
+    str, Field(pattern=VERSION_PATTERN, description="The image set's current version (from get_image_set).")
 ]
 MaxResultsArg = Annotated[int | None, Field(ge=1, le=50)]
 NextTokenArg = Annotated[str | None, Field(min_length=1, max_length=8192)]
 UidArg = Annotated[str, Field(pattern=UID_PATTERN, max_length=64)]
+SeriesUidArg = Annotated[str | None, Field(pattern=UID_PATTERN)]
 ResourceArnArg = Annotated[
     str,
     Field(

@@ -14,8 +14,10 @@ from ..dicom.values import as_text
 from ..errors import ErrorType, HealthImagingError, invalid
 from ..imaging.codecs import FrameDecodeError, decode_frame
 from ..imaging.layout import FrameLayout
+from ..imaging.reformat import AXIS_NAMES, PLANE_NAMES, PLANES, Plane
 from ..imaging.render import reduce_for_size
 from ..imaging.syntaxes import HTJ2K_SYNTAXES, normalize_uid
+from ..imaging.volume import FrameGeometry, plane_name
 from ..imaging.window import (
     WINDOW_PRESETS,
     WindowSpec,
@@ -196,15 +198,23 @@ def fetch_and_decode(
     rt: Runtime, datastore_id: str, image_set_id: str, targets: list[FrameTarget], *, size: int, workers: int
 ) -> list[np.ndarray]:
     """Fetch frames concurrently and decode each at the smallest resolution level that still fills `size`."""
+    return fetch_and_decode_from(rt, datastore_id, [(image_set_id, t) for t in targets], size=size, workers=workers)
 
-    def one(target: FrameTarget) -> np.ndarray:
+
+def fetch_and_decode_from(
+    rt: Runtime, datastore_id: str, frames: list[tuple[str, FrameTarget]], *, size: int, workers: int
+) -> list[np.ndarray]:
+    """As `fetch_and_decode`, for frames of several image sets: (image set ID, frame) pairs."""
+
+    def one(item: tuple[str, FrameTarget]) -> np.ndarray:
+        image_set_id, target = item
         data, _ = rt.aws.get_image_frame(datastore_id, image_set_id, target.frame.id)
         return decode(target, data, reduce=reduce_level(target, size))
 
     if workers <= 1:
-        return [one(t) for t in targets]
-    with ThreadPoolExecutor(min(workers, FETCH_WORKERS, len(targets) or 1)) as pool:
-        return list(pool.map(one, targets))
+        return [one(item) for item in frames]
+    with ThreadPoolExecutor(min(workers, FETCH_WORKERS, len(frames) or 1)) as pool:
+        return list(pool.map(one, frames))
 
 
 def saved_pixels(target: FrameTarget, pixels: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
@@ -225,25 +235,39 @@ def saved_pixels(target: FrameTarget, pixels: np.ndarray, kind: str) -> tuple[np
     return pixels, note
 
 
+def frame_position(target: FrameTarget) -> tuple[Plane, float] | None:
+    """The named plane of a frame and its patient coordinate along that plane's axis (z for axial…); None when
+    the frame has no position or is oblique."""
+    geometry = FrameGeometry.from_attributes(target.attributes, target.frame.index)
+    if geometry is None:
+        return None
+    name = plane_name(geometry.normal)
+    plane = next((p for p in PLANE_NAMES if p == name), None)  # None: oblique
+    return None if plane is None else (plane, geometry.position[PLANES[plane].axis])
+
+
 def caption(target: FrameTarget, rendered_size: tuple[int, int] | None, window: Mapping[str, Any]) -> str:
     """A patient-free description of the frame shown."""
     layout = FrameLayout.from_attributes(target.attributes)
+    placed = frame_position(target)
     parts = [
         target.series.modality or "?",
         target.series.description or "",
         f"instance {target.instance.instance_number}" if target.instance.instance_number is not None else "",
         f"slice {target.slice_index + 1}/{target.series.frame_count}",
         f"frame {target.frame.index + 1}/{len(target.instance.frames)}" if len(target.instance.frames) > 1 else "",
+        f"{placed[0]} {AXIS_NAMES[PLANES[placed[0]].axis]} = {placed[1]:.1f} mm" if placed else "",
         f"{layout.columns}×{layout.rows}" + (f" shown {rendered_size[0]}×{rendered_size[1]}" if rendered_size else ""),
     ]
     if window.get("center") is not None:
-        parts.append(window_text(window["center"], window["width"], window["source"], target))
+        units = modality_units(target.attributes, target.frame.index)
+        parts.append(window_text(window["center"], window["width"], window["source"], units))
     return " · ".join(p for p in parts if p)
 
 
-def window_text(center: float, width: float, source: str, target: FrameTarget) -> str:
-    """ "window C40/W400 HU (dicom)": the numbers in the modality's units (with 3 significant digits below 10)."""
-    units = modality_units(target.attributes, target.frame.index) if source not in ("voi_lut", "mask") else None
+def window_text(center: float, width: float, source: str, units: str | None) -> str:
+    """ "window C40/W400 HU (dicom)": the numbers in the modality's `units` (with 3 significant digits below 10)."""
+    units = units if source not in ("voi_lut", "mask") else None
 
     def number(value: float) -> str:
         return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.3g}"

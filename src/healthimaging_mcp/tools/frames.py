@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Annotated, Literal
 
-import numpy as np
-from mcp.types import ContentBlock, ImageContent
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
+from ..errors import invalid
 from ..files import output_path, write_file
 from ..imaging.montage import MAX_BYTES, MontageFrame, choose_indices, render_montage, sheet_layout
+from ..imaging.reformat import Plane, Projection
 from ..imaging.render import render_frame
+from ..imaging.window import modality_units
 from ..runtime import Runtime
-from .common import UID_PATTERN, DatastoreIdArg, FileNameArg, ImageSetIdArg, VersionArg
+from .common import DatastoreIdArg, FileNameArg, ImageSetIdArg, SeriesUidArg, VersionArg
 from .frame_pipeline import (
     FETCH_WORKERS,
     FrameTarget,
     caption,
     decode,
     fetch_and_decode,
+    frame_position,
     locate,
     pick_series,
     saved_pixels,
@@ -28,7 +28,11 @@ from .frame_pipeline import (
     window_spec,
     window_text,
 )
-from .registry import READ_ONLY, ToolOutput, Toolset
+from .image_answers import Delivery, FrameAnswer, ImageAnswer
+from .planes import PlaneRequest, comparison_answer, plane_answer
+from .registry import READ_ONLY, Toolset
+from .series_volumes import open_volume
+from .study_sheet import study_sheet
 
 toolset = Toolset()
 
@@ -39,8 +43,6 @@ WindowArg = Annotated[
         "none, or dicom (the image's own; default)"
     ),
 ]
-MontageWindowArg = Annotated[str | None, Field(description="As for get_image_frame.")]
-SeriesUidArg = Annotated[str | None, Field(pattern=UID_PATTERN)]
 _EXTENSIONS = {
     "image/jph": ".jph",
     "image/jphc": ".jhc",
@@ -48,47 +50,6 @@ _EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/jxl": ".jxl",
 }
-
-
-class ImageAnswer(ToolOutput):
-    """An image for the model: an image block, with the caption as the text block."""
-
-    caption: str
-    width: int
-    height: int
-    series_instance_uid: str
-    slice_count: int | None = None
-    window_center: float | None = None
-    window_width: float | None = None
-    window_source: str | None = None
-    saved_to: str | None = None
-    _image: tuple[bytes, str] | None = PrivateAttr(default=None)
-    _saved_note: str = PrivateAttr(default="")
-
-    def show(self, data: bytes, mime_type: str) -> None:
-        self._image = (data, mime_type)
-
-    def note_saved(self, note: str) -> None:
-        """What the saved file holds (e.g. its units), said after its path."""
-        self._saved_note = note
-
-    def render(self) -> str:
-        saved = f"\nSaved to {self.saved_to}" if self.saved_to else ""
-        note = f": {self._saved_note}" if self.saved_to and self._saved_note else ""
-        return f"{self.caption}{saved}{note}"
-
-    def extra_content(self) -> list[ContentBlock]:
-        if self._image is None:
-            return []
-        data, mime_type = self._image
-        return [ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type=mime_type)]
-
-
-class FrameAnswer(ImageAnswer):
-    sop_instance_uid: str
-    image_frame_id: str
-    instance_number: int | None = None
-    slice_index: int
 
 
 @toolset.tool(READ_ONLY)
@@ -110,11 +71,42 @@ def get_image_frame(
     include_image: bool = True,
     save_as: Annotated[FileNameArg, Field(description="File name in the output folder.")] = None,
     save_kind: Literal["rendered", "encoded", "pixels", "modality"] = "rendered",
+    plane: Plane | None = None,
+    position_mm: Annotated[float | None, Field(description="x sagittal, y coronal, z axial, patient mm")] = None,
+    slab_mm: float | None = None,
+    projection: Projection | None = None,  # default mip
+    compare_with: Annotated[str | None, Field(description="'prior' or an image set ID")] = None,
 ) -> FrameAnswer:
-    """Look at one image (decoded, windowed PNG/JPEG) with a caption. Address it by series + instance_number or
-    slice_index (default: the middle slice), or by image_frame_id."""
+    """Look at one image, captioned: a frame (series + instance_number, slice_index: default middle, or
+    image_frame_id), or the series as a volume in any plane (plane, position_mm, slab_mm); compare_with: another
+    study beside it, matched, same window."""
     spec = window_spec(window, window_center, window_width)
     datastore_id = rt.resolve_datastore(datastore_id)
+    if plane or position_mm is not None or slab_mm is not None or compare_with:
+        if slab_mm is not None and slab_mm <= 0:
+            raise invalid("slab_mm must be more than 0 (leave it out for a plane without a slab).")
+        if projection and slab_mm is None:
+            raise invalid("projection applies to a slab: give slab_mm too.")
+        if save_as and save_kind in ("encoded", "pixels"):
+            raise invalid(
+                "A plane of a volume has no stored frame or stored values.",
+                "Use save_kind=modality (the plane's values) or rendered.",
+            )
+        request = PlaneRequest(
+            plane=plane,
+            position_mm=position_mm,
+            slice_index=slice_index,
+            slab_mm=slab_mm or 0.0,
+            projection=projection or "mip",
+            instance_number=instance_number,
+            frame_index=frame_index,
+            image_frame_id=image_frame_id,
+        )
+        delivery = Delivery(spec, max_size, image_format, include_image, save_as, save_kind)
+        source = open_volume(rt, datastore_id, image_set_id, version_id, series_instance_uid)
+        if compare_with:
+            return comparison_answer(rt, datastore_id, source, request, compare_with, delivery)
+        return plane_answer(rt, source, request, delivery)
     document = rt.documents.get(datastore_id, image_set_id, version_id)
     target = locate(
         document,
@@ -135,6 +127,7 @@ def get_image_frame(
         frame_index=target.frame.index,
     )
     window_info = {"center": rendered.window_center, "width": rendered.window_width, "source": rendered.window_source}
+    placed = frame_position(target)
     answer = FrameAnswer(
         caption=caption(target, (rendered.width, rendered.height), window_info),
         width=rendered.width,
@@ -148,22 +141,16 @@ def get_image_frame(
         window_center=rendered.window_center,
         window_width=rendered.window_width,
         window_source=rendered.window_source,
+        plane=placed[0] if placed else None,
+        position_mm=placed[1] if placed else None,
     )
-    if include_image:
-        answer.show(rendered.data, rendered.mime_type)
-    if save_as:
-        if save_kind == "encoded":
-            suffix = _EXTENSIONS.get(content_type or "", ".bin")
-            payload, note = data, f"the frame as stored ({content_type or 'unknown type'})"
-        elif save_kind in ("pixels", "modality"):
-            array, note = saved_pixels(target, pixels, save_kind)
-            suffix, buffer = ".npy", io.BytesIO()
-            np.save(buffer, array, allow_pickle=False)
-            payload = buffer.getvalue()
-        else:
-            suffix, payload, note = "." + image_format.replace("jpeg", "jpg"), rendered.data, ""
-        answer.saved_to = str(write_file(output_path(rt.settings.output_dir, save_as, suffix), payload))
-        answer.note_saved(note)
+    delivery = Delivery(spec, max_size, image_format, include_image, save_as, save_kind)
+    delivery.deliver(rt, answer, rendered.data)
+    if save_as and save_kind == "encoded":
+        note = f"the frame as stored ({content_type or 'unknown type'})"
+        delivery.save(rt, answer, _EXTENSIONS.get(content_type or "", ".bin"), data, note)
+    elif save_as and save_kind in ("pixels", "modality"):
+        delivery.save_array(rt, answer, *saved_pixels(target, pixels, save_kind))
     return answer
 
 
@@ -175,16 +162,32 @@ def get_series_montage(
     series_instance_uid: SeriesUidArg = None,
     count: Annotated[int, Field(ge=1, le=64)] = 12,
     tile_size: Annotated[int, Field(ge=64, le=512)] = 192,
-    window: MontageWindowArg = None,
+    window: str | None = None,  # as for get_image_frame
     window_center: float | None = None,
     window_width: float | None = None,
     version_id: VersionArg = None,
     image_format: Literal["png", "jpeg"] = "png",
     save_as: Annotated[FileNameArg, Field(description="File name in the output folder.")] = None,
+    whole_study: bool = False,
 ) -> ImageAnswer:
-    """A series at a glance: evenly spaced frames tiled in one image labelled with instance numbers."""
-    window_spec(window, window_center, window_width)  # refuse a bad window before any call
+    """A series at a glance: evenly spaced frames tiled in one image labelled with instance numbers; whole_study:
+    one frame of every series of the study."""
+    spec = window_spec(window, window_center, window_width)  # refuse a bad window before any call
     datastore_id = rt.resolve_datastore(datastore_id)
+    if whole_study:
+        if series_instance_uid:
+            raise invalid("whole_study shows every series: leave series_instance_uid out.")
+        return study_sheet(
+            rt,
+            datastore_id,
+            image_set_id,
+            count=count,
+            tile_size=tile_size,
+            window=spec,
+            version_id=version_id,
+            image_format=image_format,
+            save_as=save_as,
+        )
     return montage(
         rt,
         datastore_id,
@@ -244,7 +247,8 @@ def montage(
     if len(windows) > 1:
         text += f" · each frame in its own window ({first.window_source})"
     elif first.window_center is not None and first.window_width is not None:
-        text += " · " + window_text(first.window_center, first.window_width, first.window_source, targets[0])
+        units = modality_units(targets[0].attributes, targets[0].frame.index)
+        text += " · " + window_text(first.window_center, first.window_width, first.window_source, units)
     if sheet.tile < tile_size:
         text += f" · tiles shrunk from {tile_size} to {sheet.tile} px to keep the image under {MAX_BYTES // 1024} KB"
     answer = ImageAnswer(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
 
-from ..errors import invalid
+from ..errors import HealthImagingError, invalid
 from ..runtime import Runtime
 from ..text_table import text_table
 from .common import (
@@ -55,6 +56,7 @@ class ImageSetHit(ToolOutput):
     body_part: str | None = None
     series_count: int | None = None
     instance_count: int | None = None
+    series_description: str | None = None  # from the metadata: SearchImageSets does not return it
 
     @classmethod
     def from_api(cls, s: Mapping[str, Any]) -> ImageSetHit:
@@ -92,16 +94,20 @@ class SearchResults(ToolOutput):
         rows = [
             [
                 s.image_set_id,
+                "" if s.version is None else str(s.version),
                 f"{s.patient_name or ''} ({s.patient_id or '-'})",
                 s.study_date or "",
                 s.modality or "",
                 s.study_description or "",
+                " ".join(
+                    x for x in ("" if s.series_number is None else str(s.series_number), s.series_description) if x
+                ),
                 str(s.instance_count or ""),
                 "" if s.is_primary in (True, None) else "non-primary",
             ]
             for s in self.image_sets
         ]
-        header = ["image_set_id", "patient", "study date", "mod", "study", "images", ""]
+        header = ["image_set_id", "v", "patient", "study date", "mod", "study", "series", "images", ""]
         head = f"{len(rows)} image set(s) in datastore {self.datastore_id}:"
         return f"{head}\n{text_table(rows, header)}\n{more(self.next_token)}"
 
@@ -217,7 +223,33 @@ def search_image_sets(
         search["sort"] = {"sortField": _SORT_FIELDS[sort_by], "sortOrder": sort_order.upper()}
     page = rt.aws.search_image_sets(datastore_id, search, max_results, next_token)
     hits = [ImageSetHit.from_api(s) for s in page.get("imageSetsMetadataSummaries", [])]
+    describe_series(rt, datastore_id, hits)
     return SearchResults(datastore_id=datastore_id, image_sets=hits, next_token=page.get("nextToken"))
+
+
+DESCRIBED_SERIES = 3  # series descriptions named per image set
+_DESCRIBE_WORKERS = 8
+
+
+def describe_series(rt: Runtime, datastore_id: str, hits: list[ImageSetHit]) -> None:
+    """Fill in each hit's series description(s) from its metadata (GetImageSetMetadata of the version found,
+    cached), fetched concurrently; an image set whose metadata cannot be read keeps none."""
+
+    def describe(hit: ImageSetHit) -> None:
+        try:
+            document = rt.documents.get(
+                datastore_id, hit.image_set_id, None if hit.version is None else str(hit.version)
+            )
+        except HealthImagingError:
+            return
+        named = [s.description for s in document.series if s.description]
+        if named:
+            more = f" +{len(named) - DESCRIBED_SERIES}" if len(named) > DESCRIBED_SERIES else ""
+            hit.series_description = "; ".join(named[:DESCRIBED_SERIES]) + more
+
+    if hits:
+        with ThreadPoolExecutor(min(_DESCRIBE_WORKERS, len(hits))) as pool:
+            list(pool.map(describe, hits))
 
 
 class ImageSetState(ToolOutput):
