@@ -61,6 +61,7 @@ READ_TOOLS = {
     "get_dicom_import_job",
     "list_dicom_import_jobs",
     "list_tags_for_resource",
+    "get_overview",
 }
 UNKNOWN_ID = "0" * 32
 SECRET_MARKERS = ("Traceback", 'File "', "aws_secret_access_key", "AWS4-HMAC-SHA256", "Signature=")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from . import changes, datastores, frames, image_sets, imports, metadata, tags
+from . import changes, datastores, frames, image_sets, imports, metadata, overview, tags
 from .registry import Toolset
 
 TOOLSETS: list[Toolset] = [
     datastores.toolset,
     image_sets.toolset,
     metadata.toolset,
+    overview.toolset,
     frames.toolset,
     imports.toolset,
     changes.toolset,
