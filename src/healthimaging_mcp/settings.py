@@ -36,6 +36,7 @@ class Settings:
     local_data_dir: Path | None = None  # set when serving the embedded local service (--local)
     local_seed_wait_seconds: float = 30.0  # --local: how long after start calls wait for the sample data
     local_credentials: tuple[str, str] | None = field(default=None, repr=False)  # --local: this process's key pair
+    local_write_seconds: float = 0.0  # --local: how long image set writes stay LOCKED (as HealthImaging's do)
     redact_phi: bool = False
     output_dir: Path | None = None  # files are saved only inside this folder
     max_output_chars: int = 8000
@@ -75,6 +76,7 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "WARNING").upper(),
             local_data_dir=Path(local_dir).expanduser() if local_dir else None,
             local_seed_wait_seconds=float(get("LOCAL_SEED_WAIT") or 30.0),
+            local_write_seconds=float(get("LOCAL_WRITE_SECONDS") or 0.0),
             redact_phi=_flag(get("REDACT_PHI")),
             output_dir=Path(output_dir).expanduser() if output_dir else None,
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
