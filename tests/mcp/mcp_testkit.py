@@ -62,6 +62,7 @@ READ_TOOLS = {
     "list_dicom_import_jobs",
     "list_tags_for_resource",
     "get_overview",
+    "export_dicom",
 }
 UNKNOWN_ID = "0" * 32
 SECRET_MARKERS = ("Traceback", 'File "', "aws_secret_access_key", "AWS4-HMAC-SHA256", "Signature=")

@@ -32,7 +32,7 @@ async def test_tools_list_fits_the_context_budget(
     assert size < limit
 
 
-WHOLE_PATIENT_READ_TOOLS = ("get_overview",)
+WHOLE_PATIENT_READ_TOOLS = ("get_overview", "export_dicom")
 """The read-only tools of whole-patient work (issue 10): together they may add at most 1,500 characters."""
 
 

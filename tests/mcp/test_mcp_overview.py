@@ -86,7 +86,7 @@ async def test_overview_follows_every_page_and_says_why_an_image_set_is_not_prim
     data = ok(result)
     rows = {row["image_set_id"]: row for study in data["studies"] for row in study["series"]}
     assert len(rows) == 56 and len(data["studies"]) == 3
-    assert "note" not in data  # everything listed
+    assert "Series listed for the first" not in text_of(result)  # everything listed
     odd = rows[non_primary]
     assert odd["primary"] is False
     primary_id = odd["not_primary_because"]["primary_image_set_id"]
@@ -101,15 +101,17 @@ async def test_long_overviews_list_the_first_studies_and_say_how_to_see_the_rest
     archive_store(fresh_service, 12)
     monkeypatch.setattr(overview, "MAX_SERIES_LISTED", 5)
     async with Client(server_for(fresh_service)) as client:
-        whole = ok(await call(client, "get_overview", {"patient_id": ARCHIVE_PATIENT.patient_id}))
+        answer = await call(client, "get_overview", {"patient_id": ARCHIVE_PATIENT.patient_id})
+        whole = ok(answer)
         uid = whole["studies"][-1]["study_instance_uid"]
-        one = ok(await call(client, "get_overview", {"study_instance_uid": uid}))
+        single = await call(client, "get_overview", {"study_instance_uid": uid})
+        one = ok(single)
     listed = [len(study["series"]) for study in whole["studies"]]
     assert listed[0] == 5 and listed[1:] == [0, 0]  # 13 image sets in 3 studies of 5, 4, 4 (the first has the extra)
     assert [study["image_sets"] for study in whole["studies"]] == [5, 4, 4]
-    assert "first 5 of 13 image sets" in whole["note"] and "study_instance_uid" in whole["note"]
+    assert "Series listed for the first 5 of 13 image sets; call again with study_instance_uid" in text_of(answer)
     assert [study["study_instance_uid"] for study in one["studies"]] == [uid]
-    assert len(one["studies"][0]["series"]) == 4 and "note" not in one
+    assert len(one["studies"][0]["series"]) == 4 and "Series listed" not in text_of(single)
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import changes, datastores, frames, image_sets, imports, metadata, overview, tags
+from . import changes, datastores, export, frames, image_sets, imports, metadata, overview, tags
 from .registry import Toolset
 
 TOOLSETS: list[Toolset] = [
@@ -10,6 +10,7 @@ TOOLSETS: list[Toolset] = [
     image_sets.toolset,
     metadata.toolset,
     overview.toolset,
+    export.toolset,
     frames.toolset,
     imports.toolset,
     changes.toolset,

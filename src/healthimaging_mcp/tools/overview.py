@@ -18,7 +18,7 @@ from ..workflows.overview import (
     studies_of,
     totals_by_modality,
 )
-from .common import UID_PATTERN, DatastoreIdArg
+from .common import DatastoreIdArg, UidValue
 from .registry import READ_ONLY, ToolOutput, Toolset
 
 toolset = Toolset()
@@ -29,7 +29,6 @@ class Overview(ToolOutput):
     patient: PatientFacts | None = None
     studies: list[StudyOverview] | None = None
     totals: list[ModalityTotal]
-    note: str | None = None
 
     def render(self) -> str:
         image_sets = sum(t.image_sets for t in self.totals)
@@ -44,8 +43,12 @@ class Overview(ToolOutput):
         if self.studies:
             parts.append(render_studies(self.studies))
         parts.append("Totals by modality:\n" + render_totals(self.totals))
-        if self.note:
-            parts.append(self.note)
+        listed = sum(len(study.series) for study in self.studies or [])
+        if listed < image_sets and self.studies is not None:
+            parts.append(
+                f"Series listed for the first {listed} of {image_sets} image sets; "
+                "call again with study_instance_uid for the other studies."
+            )
         return "\n".join(parts)
 
 
@@ -53,11 +56,11 @@ class Overview(ToolOutput):
 def get_overview(
     rt: Runtime,
     patient_id: Annotated[str | None, Field(max_length=256)] = None,
-    study_instance_uid: Annotated[str | None, Field(pattern=UID_PATTERN, max_length=64)] = None,
+    study_instance_uid: UidValue = None,
     datastore_id: DatastoreIdArg = None,
 ) -> Overview:
-    """All studies and series (image set IDs, versions, counts, why non-primary) of a patient or one study;
-    with neither, totals by modality for the datastore."""
+    """A patient's or a study's image sets by study and series (versions, counts, why non-primary); else the
+    datastore's totals."""
     datastore_id = rt.resolve_datastore(datastore_id)
     scope = Scope(rt.redaction.reveal(patient_id), study_instance_uid)
     summaries = find_image_sets(rt.aws, datastore_id, scope)
@@ -65,18 +68,11 @@ def get_overview(
         return Overview(datastore_id=datastore_id, totals=totals_by_modality(summaries))
     require_some(summaries, scope, datastore_id)
     documents = fetch_documents(rt.documents, datastore_id, summaries)
-    studies, listed = studies_of(rt.aws, datastore_id, summaries, documents)
-    note = None
-    if listed < len(summaries):
-        note = (
-            f"Series listed for the first {listed} of {len(summaries)} image sets; "
-            "call again with study_instance_uid for the other studies."
-        )
+    studies = studies_of(rt.aws, datastore_id, summaries, documents)
     instances = {image_set_id: document.instance_count for image_set_id, document in documents.items()}
     return Overview(
         datastore_id=datastore_id,
         patient=patient_facts(summaries[0]),
         studies=studies,
         totals=totals_by_modality(summaries, instances),
-        note=note,
     )

@@ -166,8 +166,8 @@ def studies_of(
     datastore_id: str,
     summaries: Sequence[Summary],
     documents: Mapping[str, ImageSetDocument],
-) -> tuple[list[StudyOverview], int]:
-    """Studies in order, each with its series; series listed up to MAX_SERIES_LISTED. Returns (studies, listed)."""
+) -> list[StudyOverview]:
+    """Studies in order, each with its series; series listed up to MAX_SERIES_LISTED (later studies: counts only)."""
     by_study: dict[str | None, list[Summary]] = defaultdict(list)
     for summary in summaries:
         by_study[tags(summary).get("DICOMStudyInstanceUID")].append(summary)
@@ -195,7 +195,7 @@ def studies_of(
                 series=series,
             )
         )
-    return studies, listed
+    return studies
 
 
 def totals_by_modality(summaries: Sequence[Summary], instances: Mapping[str, int] | None = None) -> list[ModalityTotal]:
