@@ -59,8 +59,8 @@ def get_overview(
     study_instance_uid: UidValue = None,
     datastore_id: DatastoreIdArg = None,
 ) -> Overview:
-    """A patient's or a study's image sets by study and series (versions, counts, why non-primary); else the
-    datastore's totals."""
+    """A patient's or study's image sets by study and series: versions, counts, why non-primary; else
+    datastore totals."""
     datastore_id = rt.resolve_datastore(datastore_id)
     scope = Scope(rt.redaction.reveal(patient_id), study_instance_uid)
     summaries = find_image_sets(rt.aws, datastore_id, scope)
