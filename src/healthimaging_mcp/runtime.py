@@ -14,6 +14,7 @@ from .errors import ErrorType, HealthImagingError, invalid
 from .metadata import ImageSetDocuments
 from .redaction import Redaction
 from .settings import Settings
+from .workflows.handles import plan_key
 
 if TYPE_CHECKING:
     from mypy_boto3_medical_imaging.type_defs import DatastoreSummaryTypeDef
@@ -31,6 +32,7 @@ class Runtime:
         self.aws = HealthImaging(self.clients, Pacer(settings.write_rate_per_second), ready)
         self.documents = ImageSetDocuments(self.aws, settings)
         self.redaction = Redaction(settings.redact_phi)
+        self.plan_key = plan_key(settings)  # seals the handles of bulk-change plans (workflows.handles)
         self._active_datastores: tuple[float, list[DatastoreSummaryTypeDef]] | None = None
         self._lock = threading.Lock()
 

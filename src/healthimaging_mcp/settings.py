@@ -41,6 +41,7 @@ class Settings:
     output_dir: Path | None = None  # files are saved only inside this folder
     max_output_chars: int = 8000
     write_rate_per_second: float = 0.25  # HealthImaging's limit for update/copy/delete; 0 disables pacing
+    plan_key: str | None = field(default=None, repr=False)  # seals plan handles; the same on every replica
     metadata_cache_entries: int = 32
     metadata_cache_ttl_seconds: float = 300.0
 
@@ -81,6 +82,7 @@ class Settings:
             output_dir=Path(output_dir).expanduser() if output_dir else None,
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
             write_rate_per_second=float(get("WRITE_RATE") or 0.25),
+            plan_key=get("PLAN_KEY"),
         )
 
     def validate(self) -> list[str]:

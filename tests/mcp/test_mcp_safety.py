@@ -14,7 +14,7 @@ from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, WritableStor
 
 pytestmark = pytest.mark.anyio
 
-DESTRUCTIVE_TOOLS = {"delete_datastore", "delete_image_set", "update_image_set_metadata"}
+DESTRUCTIVE_TOOLS = {"delete_datastore", "delete_image_set", "update_image_set_metadata", "change_image_sets"}
 # What a person needs to judge a destruction of the 3-slice synthetic CT (WritableStore): who, which study, what.
 CT_PATIENT = "patient DEMO^ALICE (PAT-ALICE-001)"
 CT_STUDY = "study 'CT CHEST W CONTRAST' 2024-03-12"

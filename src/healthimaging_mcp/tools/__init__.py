@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import changes, datastores, export, frames, image_sets, imports, metadata, overview, tags
+from . import changes, datastores, export, frames, image_sets, imports, metadata, overview, plans, tags
 from .registry import Toolset
 
 TOOLSETS: list[Toolset] = [
@@ -14,5 +14,6 @@ TOOLSETS: list[Toolset] = [
     frames.toolset,
     imports.toolset,
     changes.toolset,
+    plans.toolset,
     tags.toolset,
 ]
