@@ -19,7 +19,7 @@ from typing import Any
 from botocore.config import Config
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ElicitResult, ImageContent, TextContent
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.aws.clients import ClientFactory
@@ -301,3 +301,17 @@ class PatientArchive:
         blob = self.boto.get_image_set_metadata(datastoreId=self.datastore_id, imageSetId=image_set_id)
         name: str = json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))["Patient"]["DICOM"]["PatientName"]
         return name
+
+
+class Asker:
+    """An elicitation callback answering every question with `action`, remembering the questions."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.questions: list[str] = []
+
+    async def __call__(self, context: Any, params: Any) -> ElicitResult:
+        self.questions.append(params.message)
+        if self.action == "accept":
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action=self.action)  # type: ignore[arg-type]

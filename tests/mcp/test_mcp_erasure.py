@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ElicitResult
-from mcp_testkit import MODES, PATIENT, PatientArchive, call, error_of, ok, part10, text_of
+from mcp_testkit import MODES, PATIENT, Asker, PatientArchive, call, error_of, ok, part10, text_of
 
 from healthimaging_mcp.local.samples.collection import patient_archive
 from healthimaging_mcp.local.service import LocalService
@@ -22,22 +21,6 @@ from healthimaging_mcp.local.service import LocalService
 pytestmark = pytest.mark.anyio
 
 ERASE = {"patient_id": PATIENT, "erase": True}
-
-
-class Answer:
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.questions: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        self.questions.append(params.message)
-        return (
-            ElicitResult(action="accept", content={"confirm": True})
-            if self.action == "accept"
-            else ElicitResult(
-                action=self.action  # type: ignore[arg-type]
-            )
-        )
 
 
 @pytest.fixture
@@ -64,7 +47,7 @@ async def test_erasing_a_patient_takes_two_calls_and_one_confirmation(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     image_sets = set(archive.versions())
-    answer = Answer(action)
+    answer = Asker(action)
     with caplog.at_level(logging.DEBUG, logger="healthimaging_mcp"):
         async with Client(eraser(), mode=mode, elicitation_callback=answer) as client:
             planned = ok(await call(client, "change_image_sets", ERASE))

@@ -14,28 +14,13 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ElicitResult
-from mcp_testkit import MODES, PATIENT, PatientArchive, call, error_of, ok, text_of
+from mcp_testkit import MODES, PATIENT, Asker, PatientArchive, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
 
 pytestmark = pytest.mark.anyio
 
 KEY = "plan-test-key"
-
-
-class Asker:
-    """An elicitation callback answering every question with `action`, remembering the questions."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.questions: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        self.questions.append(params.message)
-        if self.action == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=self.action)  # type: ignore[arg-type]
 
 
 @pytest.fixture
