@@ -19,6 +19,7 @@ SUITES: dict[str, str] = {
     "imaging": "benchmarks.suite_imaging",
     "volumes": "benchmarks.suite_volumes",
     "dicomweb": "benchmarks.suite_dicomweb",
+    "workflows": "benchmarks.suite_workflows",
 }
 
 

@@ -51,6 +51,17 @@ def fresh_service(tmp_path: Path) -> Iterator[LocalService]:
         yield service
 
 
+SLOW_WRITE_SECONDS = 0.5
+
+
+@pytest.fixture
+def slow_service(tmp_path: Path) -> Iterator[LocalService]:
+    """An empty local service whose image set writes stay LOCKED for SLOW_WRITE_SECONDS, as HealthImaging's take
+    time: what makes a caller wait for the final state."""
+    with LocalService(tmp_path / "slow-service", write_seconds=SLOW_WRITE_SECONDS) as service:
+        yield service
+
+
 @pytest.fixture(scope="session")
 def moto_s3() -> Iterator[Any]:
     """moto's S3 in server mode on a free port; AWS_ENDPOINT_URL_S3 points every S3 client at it."""

@@ -35,7 +35,9 @@ def local_runtime(settings: Settings) -> Iterator[Runtime]:
 
     assert settings.local_data_dir is not None
     key_pair = (f"LOCAL{secrets.token_hex(8).upper()}", secrets.token_urlsafe(32))
-    service = LocalService(settings.local_data_dir, credentials=dict([key_pair])).start()
+    service = LocalService(
+        settings.local_data_dir, credentials=dict([key_pair]), write_seconds=settings.local_write_seconds
+    ).start()
     progress = SeedingProgress()
     seeding = threading.Thread(target=_seed, args=(service, progress), name="seed-samples", daemon=True)
     seeding.start()  # the server answers at once; the sample image sets appear within seconds

@@ -16,6 +16,7 @@ from .metadata import ImageSetDocuments
 from .redaction import Redaction
 from .settings import Settings
 from .volumes import VolumeCache
+from .workflows.handles import plan_key
 
 if TYPE_CHECKING:
     from mypy_boto3_medical_imaging.type_defs import DatastoreSummaryTypeDef
@@ -34,6 +35,7 @@ class Runtime:
         self.documents = ImageSetDocuments(self.aws, settings)
         self.volumes = VolumeCache(settings.volume_cache_mb * 2**20)
         self.redaction = Redaction(settings.redact_phi)
+        self.plan_key = plan_key(settings)  # seals the handles of bulk-change plans (workflows.handles)
         self._active_datastores: tuple[float, list[DatastoreSummaryTypeDef]] | None = None
         self._lock = threading.Lock()
 

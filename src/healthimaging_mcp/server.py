@@ -32,8 +32,8 @@ with that next_token (max_results sets the page size, 1-50).
 
 READ_ONLY_NOTE = "This server is read-only: tools that change or delete data are not available."
 WRITE_NOTE = (
-    "Write tools are enabled. Destructive ones (delete_*, updates removing instances or series, study-wide "
-    "removals) ask the user to confirm; never pass `confirm` without the user's explicit agreement."
+    "Write tools are enabled. Destructive ones (delete_*, change_image_sets plans, updates removing instances or "
+    "series, study-wide removals) ask the user to confirm; never pass `confirm` without the user's explicit agreement."
 )
 
 

@@ -36,10 +36,12 @@ class Settings:
     local_data_dir: Path | None = None  # set when serving the embedded local service (--local)
     local_seed_wait_seconds: float = 30.0  # --local: how long after start calls wait for the sample data
     local_credentials: tuple[str, str] | None = field(default=None, repr=False)  # --local: this process's key pair
+    local_write_seconds: float = 0.0  # --local: how long image set writes stay LOCKED (as HealthImaging's do)
     redact_phi: bool = False
     output_dir: Path | None = None  # files are saved only inside this folder
     max_output_chars: int = 8000
     write_rate_per_second: float = 0.25  # HealthImaging's limit for update/copy/delete; 0 disables pacing
+    plan_key: str | None = field(default=None, repr=False)  # seals plan handles; the same on every replica
     metadata_cache_entries: int = 32
     metadata_cache_ttl_seconds: float = 300.0
     volume_cache_mb: int = 512  # series volumes (planes, measurements) kept in memory; a larger series is refused
@@ -76,11 +78,13 @@ class Settings:
             log_level=(get("LOG_LEVEL") or "WARNING").upper(),
             local_data_dir=Path(local_dir).expanduser() if local_dir else None,
             local_seed_wait_seconds=float(get("LOCAL_SEED_WAIT") or 30.0),
+            local_write_seconds=float(get("LOCAL_WRITE_SECONDS") or 0.0),
             redact_phi=_flag(get("REDACT_PHI")),
             output_dir=Path(output_dir).expanduser() if output_dir else None,
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
             write_rate_per_second=float(get("WRITE_RATE") or 0.25),
             volume_cache_mb=int(get("VOLUME_CACHE_MB") or 512),
+            plan_key=get("PLAN_KEY"),
         )
 
     def validate(self) -> list[str]:

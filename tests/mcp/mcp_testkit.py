@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import json
 import re
@@ -18,11 +19,11 @@ from typing import Any
 from botocore.config import Config
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import CallToolResult, ImageContent, TextContent
+from mcp.types import CallToolResult, ElicitResult, ImageContent, TextContent
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.aws.clients import ClientFactory
-from healthimaging_mcp.local.samples.collection import synth_ct_series
+from healthimaging_mcp.local.samples.collection import ARCHIVE_PATIENT, patient_archive, synth_ct_series
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.server import build_server
@@ -48,6 +49,7 @@ WRITE_TOOLS = {
     "delete_image_set",
     "tag_resource",
     "untag_resource",
+    "change_image_sets",
 }
 READ_TOOLS = {
     "list_datastores",
@@ -62,6 +64,8 @@ READ_TOOLS = {
     "get_dicom_import_job",
     "list_dicom_import_jobs",
     "list_tags_for_resource",
+    "get_overview",
+    "export_dicom",
 }
 UNKNOWN_ID = "0" * 32
 SECRET_MARKERS = ("Traceback", 'File "', "aws_secret_access_key", "AWS4-HMAC-SHA256", "Signature=")
@@ -249,3 +253,66 @@ class LatencyProxy:
     def close(self) -> None:
         self._closed = True
         self.listener.close()
+
+
+PATIENT = ARCHIVE_PATIENT.patient_id
+SERIES = 5  # one-slice series in two studies, plus one non-primary image set: 6 image sets of the patient
+
+
+class PatientArchive:
+    """The archive patient's image sets in a service whose writes take time."""
+
+    def __init__(self, service: LocalService) -> None:
+        self.service = service
+        self.boto = service.client()
+        self.datastore_id: str = self.boto.create_datastore(datastoreName="plans")["datastoreId"]
+        datasets = list(patient_archive(SERIES, n_studies=2))
+        self.series_uids = [str(ds.SeriesInstanceUID) for ds in datasets]
+        files = [(f"{i}.dcm", partial(part10, ds)) for i, ds in enumerate(datasets)]
+        service.backend.import_files(self.datastore_id, files)
+        datasets[0].AccessionNumber = "CONFLICTING"  # the same series again: a non-primary image set
+        service.backend.import_files(self.datastore_id, [("again.dcm", partial(part10, datasets[0]))])
+
+    def image_sets(self) -> dict[str, dict[str, Any]]:
+        """Image set ID → GetImageSet, for every image set of the patient (primary and non-primary)."""
+        found = {}
+        for primary in (True, False):
+            criteria = {
+                "filters": [
+                    {"operator": "EQUAL", "values": [{"DICOMPatientId": PATIENT}]},
+                    {"operator": "EQUAL", "values": [{"isPrimary": primary}]},
+                ]
+            }
+            pages = self.boto.get_paginator("search_image_sets").paginate(
+                datastoreId=self.datastore_id, searchCriteria=criteria
+            )
+            for page in pages:
+                for summary in page["imageSetsMetadataSummaries"]:
+                    found[summary["imageSetId"]] = self.state(summary["imageSetId"])
+        return found
+
+    def state(self, image_set_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.boto.get_image_set(datastoreId=self.datastore_id, imageSetId=image_set_id)
+        return found
+
+    def versions(self) -> dict[str, str]:
+        return {image_set_id: state["versionId"] for image_set_id, state in self.image_sets().items()}
+
+    def patient_name(self, image_set_id: str) -> str:
+        blob = self.boto.get_image_set_metadata(datastoreId=self.datastore_id, imageSetId=image_set_id)
+        name: str = json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))["Patient"]["DICOM"]["PatientName"]
+        return name
+
+
+class Asker:
+    """An elicitation callback answering every question with `action`, remembering the questions."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.questions: list[str] = []
+
+    async def __call__(self, context: Any, params: Any) -> ElicitResult:
+        self.questions.append(params.message)
+        if self.action == "accept":
+            return ElicitResult(action="accept", content={"confirm": True})
+        return ElicitResult(action=self.action)  # type: ignore[arg-type]

@@ -1,5 +1,5 @@
-"""What tools/list costs the model's context: read-only under 15,000 characters, with writes under 25,000; the
-tools that see like a radiologist (planes, measurements, comparison, study sheet) within their share."""
+"""What tools/list costs the model's context: read-only under 15,000 characters, with writes under 26,000; the
+tools that see like a radiologist and the whole-patient tools within their shares."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def tools_list_size(server: MCPServer) -> tuple[int, dict[str, int]]:
     return len(json.dumps(dumped)), {t["name"]: len(json.dumps(t)) for t in dumped}
 
 
-@pytest.mark.parametrize(("allow_write", "limit"), [(False, 15_000), (True, 25_000)])
+@pytest.mark.parametrize(("allow_write", "limit"), [(False, 15_000), (True, 26_000)])
 async def test_tools_list_fits_the_context_budget(
     allow_write: bool, limit: int, sample_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
@@ -59,3 +59,16 @@ async def test_planes_and_measurements_stay_within_their_share_of_the_budget(
     size = sum(per_tool[name] for name in TOOLS_WITH_PLANES) + 2 * len(TOOLS_WITH_PLANES)
     print(f"\nread-only tools/list without tools added later: {size:,} characters")
     assert size <= READ_ONLY_BEFORE_PLANES + PLANES_SHARE
+
+
+WHOLE_PATIENT_READ_TOOLS = ("get_overview", "export_dicom")
+"""The read-only tools of whole-patient work (issue 10): together they may add at most 1,500 characters."""
+
+
+async def test_whole_patient_tools_stay_within_their_share(
+    sample_service: LocalService, server_for: Callable[..., MCPServer]
+) -> None:
+    _, per_tool = await tools_list_size(server_for(sample_service))
+    share = sum(per_tool[name] for name in WHOLE_PATIENT_READ_TOOLS)
+    print(f"\nwhole-patient read-only tools: {share:,} characters")
+    assert share <= 1_500

@@ -4,35 +4,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import ElicitResult
-from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, WritableStore, call, error_of, ok, text_of
+from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, Asker, WritableStore, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
-DESTRUCTIVE_TOOLS = {"delete_datastore", "delete_image_set", "update_image_set_metadata"}
+DESTRUCTIVE_TOOLS = {"delete_datastore", "delete_image_set", "update_image_set_metadata", "change_image_sets"}
 # What a person needs to judge a destruction of the 3-slice synthetic CT (WritableStore): who, which study, what.
 CT_PATIENT = "patient DEMO^ALICE (PAT-ALICE-001)"
 CT_STUDY = "study 'CT CHEST W CONTRAST' 2024-03-12"
 CT_SERIES = "#2 CT 'AXIAL 2.5MM'"
-
-
-class Asker:
-    """An elicitation callback answering every question with `action`, remembering the questions."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-        self.questions: list[str] = []
-
-    async def __call__(self, context: Any, params: Any) -> ElicitResult:
-        self.questions.append(params.message)
-        if self.action == "accept":
-            return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=self.action)  # type: ignore[arg-type]
 
 
 def image_set_exists(store: WritableStore, image_set_id: str) -> bool:

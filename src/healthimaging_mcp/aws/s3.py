@@ -1,4 +1,4 @@
-"""S3 addressing (`s3://bucket/key`) and the S3 reads the tools need (import job output)."""
+"""S3 addressing (`s3://bucket/key`), the S3 reads the tools need (import job output) and writes (DICOM export)."""
 
 from __future__ import annotations
 
@@ -22,3 +22,11 @@ def read_s3_text(clients: ClientFactory, uri: str) -> str:
         raise from_aws(exc) from exc
     body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
     return body.decode()
+
+
+def write_s3_object(clients: ClientFactory, bucket: str, key: str, data: bytes) -> None:
+    """Put one object; failures raise typed errors."""
+    try:
+        clients.s3().put_object(Bucket=bucket, Key=key, Body=data)
+    except Exception as exc:
+        raise from_aws(exc) from exc

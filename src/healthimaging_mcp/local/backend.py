@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from botocore import xform_name
 
 from .config import LocalConfig
 from .dicomweb.router import DicomWebRouter
 from .http.app import Handler
+from .http.auth import Caller
 from .http.routes import service_model
 from .imports.assembler import ImageSetAssembler
 from .imports.batch import ImportReport, Loader, run_import
@@ -22,6 +24,7 @@ from .store.blobs import BlobStore
 from .store.db import Database
 from .store.image_sets import ImageSetStore
 from .store.lookups import datastore_row
+from .store.pending import PendingWrites
 
 
 class LocalBackend:
@@ -42,19 +45,30 @@ class LocalBackend:
         self.assembler = ImageSetAssembler(self.db, self.image_sets)
         self.datastores = DatastoreOperations(self.db, config)
         self.reads = ReadOperations(self.db, self.blobs)
-        self.writes = WriteOperations(self.db, self.image_sets)
+        self.pending = PendingWrites(self.db, self.image_sets, config.write_seconds)
+        self.writes = WriteOperations(self.db, self.image_sets, self.pending)
         self.tags = TagOperations(self.db)
         self.jobs = ImportJobs(self.db, self.blobs, self.assembler, config.import_workers, s3_client)
         self.dicomweb = DicomWebRouter(self.db, self.blobs, self.image_sets, self.assembler)
         groups = (self.datastores, self.reads, self.writes, self.tags, self.jobs)
         self._handlers: dict[str, Handler] = {
-            name: getattr(group, xform_name(name))
+            name: self._after_settling(getattr(group, xform_name(name)))
             for name in service_model().operation_names
             for group in groups
             if hasattr(group, xform_name(name))
         }
+        self.pending.settle_due()
         if recover_jobs:
             self.jobs.fail_interrupted()
+
+    def _after_settling(self, handler: Handler) -> Handler:
+        """Every request first completes the image set writes whose time has come, so it sees their outcome."""
+
+        def settled(params: dict[str, Any], caller: Caller) -> dict[str, Any]:
+            self.pending.settle_due()
+            return handler(params, caller)
+
+        return settled
 
     def handler(self, operation: str) -> Handler | None:
         return self._handlers.get(operation)

@@ -28,6 +28,13 @@ def add_local_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         "--credentials", metavar="ACCESS_KEY:SECRET", help="verify SigV4 signatures against this key pair"
     )
     serve.add_argument("--throttle", action="store_true", help="enforce HealthImaging's published request rates")
+    serve.add_argument(
+        "--write-seconds",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="how long image set updates, copies and deletions stay LOCKED before they complete (default 0)",
+    )
     serve.add_argument("--seed", action="store_true", help="seed the sample data first if the store is empty")
     serve.set_defaults(handler=_serve)
 
@@ -63,7 +70,12 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         credentials = {key: secret}
     service = LocalService(
-        args.data_dir, host=args.host, port=args.port, credentials=credentials, throttle=args.throttle
+        args.data_dir,
+        host=args.host,
+        port=args.port,
+        credentials=credentials,
+        throttle=args.throttle,
+        write_seconds=args.write_seconds,
     )
     if args.seed:
         seed_samples(service.backend)

@@ -18,6 +18,7 @@ class LocalConfig:
     default_region: str = "us-east-1"
     account_id: str = LOCAL_ACCOUNT_ID
     import_workers: int = 2
+    write_seconds: float = 0.0  # how long an image set update, copy or delete stays LOCKED before it completes
 
 
 def default_data_dir() -> Path:

@@ -35,11 +35,12 @@ class LocalService:
         credentials: dict[str, str] | None = None,
         throttle: bool = False,
         s3_client: S3ClientFactory = default_s3_client,
+        write_seconds: float = 0.0,
     ) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.host, self.port = host, port
         self.credentials = credentials
-        self.backend = LocalBackend(LocalConfig(self.data_dir), s3_client)
+        self.backend = LocalBackend(LocalConfig(self.data_dir, write_seconds=write_seconds), s3_client)
         self.faults = FaultInjector()
         self.app = LocalHealthImagingApp(
             self.backend,

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from . import changes, datastores, frames, image_sets, imports, measurements, metadata, tags
+from . import changes, datastores, export, frames, image_sets, imports, measurements, metadata, overview, plans, tags
 from .registry import Toolset
 
 TOOLSETS: list[Toolset] = [
     datastores.toolset,
     image_sets.toolset,
     metadata.toolset,
+    overview.toolset,
+    export.toolset,
     frames.toolset,
     measurements.toolset,
     imports.toolset,
     changes.toolset,
+    plans.toolset,
     tags.toolset,
 ]

@@ -1,13 +1,12 @@
 """Changing image sets: update_image_set_metadata, copy_image_set, delete_image_set.
 
 Every change makes a new version (old versions stay readable) except delete. The service completes these
-asynchronously; the tools wait briefly for the final state and report it.
+asynchronously; the tools wait for the final state (`aws.waiting`) and report it.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,8 +14,9 @@ from mcp.server.mcpserver import ElicitationResult
 from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
+from ..aws.waiting import settled_state
 from ..dicom.document import ImageSetDocument
-from ..errors import ErrorType, HealthImagingError, invalid
+from ..errors import HealthImagingError, invalid
 from ..runtime import Runtime
 from .change_documents import (
     AttributeNames,
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 UPDATE = DESTRUCTIVE.model_copy(update={"idempotent_hint": False})
 
 toolset = Toolset()
-SETTLE_SECONDS = 30.0
 
 
 class ChangeResult(ToolOutput):
@@ -62,17 +61,6 @@ class ChangeResult(ToolOutput):
     def refused(cls, datastore_id: str, image_set_id: str, message: str) -> ChangeResult:
         """Nothing was changed: the confirmation was declined, cancelled or missing."""
         return cls(datastore_id=datastore_id, image_set_id=image_set_id, done=False, message=message)
-
-
-def settle(rt: Runtime, datastore_id: str, image_set_id: str, timeout: float = SETTLE_SECONDS) -> Mapping[str, Any]:
-    """Poll until the image set leaves LOCKED (or the timeout passes); returns the last GetImageSet answer."""
-    deadline, delay = time.monotonic() + timeout, 0.2
-    while True:
-        state = rt.aws.get_image_set(datastore_id, image_set_id)
-        if state["imageSetState"] != "LOCKED" or time.monotonic() > deadline:
-            return state
-        time.sleep(delay)
-        delay = min(delay * 2, 3.0)
 
 
 def _finished(state: Mapping[str, Any], what: str) -> str:
@@ -201,7 +189,7 @@ def update_image_set_metadata(
 
 def _settled(rt: Runtime, datastore_id: str, changed: str, what: str, **identity: str) -> ChangeResult:
     """The answer once image set `changed` has settled; `identity` names the image sets the answer is about."""
-    state = settle(rt, datastore_id, changed)
+    state = settled_state(rt.aws, datastore_id, changed)
     return ChangeResult(
         datastore_id=datastore_id,
         done=state["imageSetState"] == "ACTIVE",
@@ -290,13 +278,7 @@ def delete_image_set(
     if not decision.confirmed:
         return ChangeResult.refused(datastore_id, image_set_id, decision.refusal(image_set_id))
     rt.aws.delete_image_set(datastore_id, image_set_id)
-    state: Mapping[str, Any]
-    try:
-        state = settle(rt, datastore_id, image_set_id)
-    except HealthImagingError as exc:  # once gone, the service may answer "not found"
-        if exc.error_type is not ErrorType.NOT_FOUND:
-            raise
-        state = {"imageSetState": "DELETED", "imageSetWorkflowStatus": "DELETED"}
+    state = settled_state(rt.aws, datastore_id, image_set_id)
     deleted = state["imageSetState"] == "DELETED"
     return ChangeResult(
         datastore_id=datastore_id,

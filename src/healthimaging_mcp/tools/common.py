@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
@@ -45,6 +46,16 @@ def _file_name(value: str | None) -> str | None:
 
 # Checked with the other arguments, before any work: a bad name is refused without touching the file system.
 FileNameArg = Annotated[str | None, AfterValidator(_file_name)]
+
+
+def _uid(value: str | None) -> str | None:
+    if value is not None and (len(value) > 64 or not re.fullmatch(UID_PATTERN, value)):
+        raise PydanticCustomError("uid", "Not a DICOM UID (digits separated by dots, at most 64 characters)")
+    return value
+
+
+# Checked like UidArg, without publishing the pattern (the tools of whole-patient work keep their schemas short).
+UidValue = Annotated[str | None, AfterValidator(_uid)]
 
 
 def iso(value: Any) -> str | None:

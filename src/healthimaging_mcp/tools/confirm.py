@@ -93,11 +93,18 @@ def runtime_of(ctx: Context) -> Runtime:
     return server.runtime
 
 
-def confirm_destruction(id_param: str, describe: Describe, *, uses: Sequence[str] = ()) -> Callable[..., Any]:
+def confirm_destruction(
+    id_param: str,
+    describe: Describe,
+    *,
+    uses: Sequence[str] = (),
+    confirm_value: Callable[[str], str] | None = None,
+) -> Callable[..., Any]:
     """A resolver asking the user to confirm what `describe` says the call would destroy.
 
-    `id_param` names the tool argument holding the ID being destroyed (what `confirm` must equal);
-    `describe(runtime, arguments)` receives that argument and those named in `uses`.
+    `id_param` names the tool argument holding the ID being destroyed (what `confirm` must equal, or the short
+    name `confirm_value` gives it, e.g. a plan's ID for its handle); `describe(runtime, arguments)` receives
+    that argument and those named in `uses`.
     """
 
     def resolver(**kwargs: Any) -> Any:
@@ -112,6 +119,8 @@ def confirm_destruction(id_param: str, describe: Describe, *, uses: Sequence[str
             return _NotNeeded()
         action = rt.redaction.text(action)  # free text (descriptions) may repeat an identifier seen earlier
         resource_id = kwargs[id_param]
+        if confirm_value is not None:
+            resource_id = confirm_value(resource_id)
         capabilities = ctx.client_capabilities
         if capabilities is not None and capabilities.elicitation is not None:
             return Elicit(f"{action}?", ConfirmAction)

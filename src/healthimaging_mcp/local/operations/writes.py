@@ -1,7 +1,8 @@
 """UpdateImageSetMetadata, CopyImageSet, DeleteImageSet.
 
-The work completes before the response, but the response reports the in-flight state (LOCKED with
-UPDATING / COPYING / DELETING) exactly as the service does; the next read shows the final state.
+Each write is stored at once and then held LOCKED (UPDATING / COPYING / DELETING) for the configured write
+time (`pending`), as the service's asynchronous writes are; the response reports that in-flight state, and
+other writes to a LOCKED image set are refused with a conflict until it completes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..http.auth import Caller
 from ..store.db import Database, current_time
 from ..store.image_sets import FrameRecord, ImageSetStore
 from ..store.lookups import datastore_row, image_set_row, version_row
+from ..store.pending import DELETION, PendingWrites
 
 MAX_FRAMES_PER_COPY = 1000
 
@@ -64,6 +66,14 @@ def _check_version(row: sqlite3.Row, claimed: str, what: str) -> None:
         )
 
 
+def _check_unlocked(row: sqlite3.Row, what: str) -> None:
+    if row["state"] == "LOCKED":
+        raise ConflictError(
+            f"{what} {row['id']} is LOCKED ({row['workflow_status']}): another write is in progress; "
+            "wait until it is ACTIVE again"
+        )
+
+
 def _properties(row: sqlite3.Row, version: int, workflow: str, now: float) -> dict[str, Any]:
     return {
         "imageSetId": row["id"],
@@ -77,13 +87,15 @@ def _properties(row: sqlite3.Row, version: int, workflow: str, now: float) -> di
 
 
 class WriteOperations:
-    def __init__(self, db: Database, image_sets: ImageSetStore) -> None:
+    def __init__(self, db: Database, image_sets: ImageSetStore, pending: PendingWrites) -> None:
         self.db = db
         self.image_sets = image_sets
+        self.pending = pending
 
     def update_image_set_metadata(self, p: dict[str, Any], caller: Caller) -> dict[str, Any]:
         row = image_set_row(self.db, p["datastoreId"], p["imageSetId"])
         _check_version(row, p["latestVersionId"], "Image set")
+        _check_unlocked(row, "Image set")
         updates = p["updateImageSetMetadataUpdates"]
         force, whole_study = p.get("force", False), p.get("includeStudyImageSets", False)
         if "revertToVersionId" in updates:
@@ -136,6 +148,9 @@ class WriteOperations:
                 self.image_sets.add_version(conn, target, document, workflow_status="UPDATED", now=now, forced=force)
                 for target, document in targets
             ]
+            for (target, _), version in zip(targets, versions, strict=True):
+                self.pending.hold(conn, target["id"], version, "UPDATING")
+        self.pending.settle_due()  # without a write time the update is complete before the response
         return {
             "datastoreId": row["datastore_id"],
             "imageSetId": row["id"],
@@ -150,6 +165,7 @@ class WriteOperations:
         source = image_set_row(self.db, p["datastoreId"], p["sourceImageSetId"])
         info = p["copyImageSetInformation"]
         _check_version(source, info["sourceImageSet"]["latestVersionId"], "Source image set")
+        _check_unlocked(source, "Source image set")
         force, promote = p.get("force", False), p.get("promoteToPrimary", False)
         copiable_raw = info["sourceImageSet"].get("DICOMCopies", {}).get("copiableAttributes")
         copiable = _json_document(copiable_raw.encode(), "copiableAttributes") if copiable_raw else None
@@ -178,7 +194,9 @@ class WriteOperations:
             else:
                 version = self._copy_into(conn, destination, subset, frames, force=force, promote=promote, now=now)
                 destination_id = destination["id"]
-            conn.execute("UPDATE image_sets SET workflow_status = 'COPIED' WHERE id = ?", (source["id"],))
+            self.pending.hold(conn, destination_id, version, "COPYING")
+            self.pending.hold(conn, source["id"], int(source["latest_version"]), "COPYING_WITH_READ_ONLY_ACCESS")
+        self.pending.settle_due()
         destination_row = image_set_row(self.db, p["datastoreId"], destination_id)
         return {
             "datastoreId": source["datastore_id"],
@@ -242,6 +260,7 @@ class WriteOperations:
             return primary
         destination = image_set_row(self.db, source["datastore_id"], requested["imageSetId"])
         _check_version(destination, requested["latestVersionId"], "Destination image set")
+        _check_unlocked(destination, "Destination image set")
         if destination["id"] == source["id"]:
             raise ValidationError("The destination image set must differ from the source")
         if primary is not None and primary["id"] != destination["id"]:
@@ -268,22 +287,10 @@ class WriteOperations:
                 "imageSetState": "DELETED",
                 "imageSetWorkflowStatus": "DELETED",
             }
-        blobs = [r["blob"] for r in self.db.all("SELECT blob FROM frames WHERE image_set_id = ?", row["id"])]
-        blobs += [
-            r["metadata_blob"]
-            for r in self.db.all("SELECT metadata_blob FROM versions WHERE image_set_id = ?", row["id"])
-        ]
-        now = current_time()
+        _check_unlocked(row, "Image set")
         with self.db.write() as conn:
-            conn.execute(
-                """UPDATE image_sets SET state = 'DELETED', workflow_status = 'DELETED', deleted_at = ?,
-                   updated_at = ? WHERE id = ?""",
-                (now, now, row["id"]),
-            )
-            conn.execute("DELETE FROM frames WHERE image_set_id = ?", (row["id"],))
-            conn.execute("DELETE FROM versions WHERE image_set_id = ?", (row["id"],))
-            conn.execute("DELETE FROM tags WHERE resource_arn = ?", (row["arn"],))
-        self.image_sets.purge_unreferenced(blobs)
+            self.pending.hold(conn, row["id"], int(row["latest_version"]), "DELETING", DELETION)
+        self.pending.settle_due()
         return {
             "datastoreId": row["datastore_id"],
             "imageSetId": row["id"],

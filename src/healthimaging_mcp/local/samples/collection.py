@@ -33,6 +33,7 @@ __all__ = [
     "bundled_test_files_dir",
     "large_series",
     "load_bundled",
+    "patient_archive",
     "phantom_key",
     "rehome",
     "sample_datasets",
@@ -306,4 +307,34 @@ def large_series(n_instances: int = 1000, size: int = 64, *, seed: int = 0) -> I
     for index in range(n_instances):
         variant = frames[index * len(frames) // n_instances]
         ds = ct_slice(template, stepping, index, variant, sample_uid("instance", key, index + 1))
+        yield attach_file_meta(ds, ExplicitVRLittleEndian)
+
+
+ARCHIVE_PATIENT = DemoPatient("archive", "DEMO^ARCHIVE", "PAT-ARCHIVE-004", "19600101", "F")
+
+
+def patient_archive(
+    n_series: int, *, n_studies: int = 4, size: int = 16, patient: DemoPatient = ARCHIVE_PATIENT
+) -> Iterator[Dataset]:
+    """One patient with `n_series` one-slice CT series (one image set each) spread over `n_studies` studies:
+    whole-patient work (overviews, plans, erasure) in tests and benchmarks."""
+    geometry = PhantomGeometry(n_slices=1, size=size, pixel_spacing=400.0 / size)
+    pixels = ChestPhantom(geometry, seed=0).stored_slice(0)
+    studies = [
+        DemoStudy(
+            f"archive-{i}",
+            patient,
+            f"CT FOLLOW-UP {i + 1}",
+            f"2023{i % 12 + 1:02d}15",
+            "090000",
+            f"ACA{i:05d}",
+            f"A{i}",
+        )
+        for i in range(n_studies)
+    ]
+    for index in range(n_series):
+        study = studies[index % n_studies]
+        key = f"{study.folder}/{index}"
+        template = _ct_template(study, geometry, key, (index + 1, f"FOLLOW-UP SERIES {index + 1}"))
+        ds = ct_slice(template, geometry, 0, pixels, sample_uid("instance", key, 1))
         yield attach_file_meta(ds, ExplicitVRLittleEndian)

@@ -47,6 +47,12 @@ CREATE INDEX IF NOT EXISTS ix_jobs_datastore ON jobs (datastore_id, submitted_at
 CREATE TABLE IF NOT EXISTS local_markers (
     name TEXT PRIMARY KEY, value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pending_writes (
+    image_set_id TEXT NOT NULL, version INTEGER NOT NULL, due REAL NOT NULL,
+    final_state TEXT NOT NULL, final_status TEXT NOT NULL,
+    PRIMARY KEY (image_set_id, version)
+);
+CREATE INDEX IF NOT EXISTS ix_pending_writes_due ON pending_writes (due);
 CREATE TABLE IF NOT EXISTS tags (
     resource_arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
     PRIMARY KEY (resource_arn, key)
