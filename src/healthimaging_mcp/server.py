@@ -16,7 +16,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import __version__
+from .deploy.audit import AuditLog
 from .deploy.auth import Capability, current_caller, required_capability, resource_server, scope_names
+from .deploy.calls import ToolCall
 from .errors import ErrorType, HealthImagingError
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
@@ -74,6 +76,7 @@ class HealthImagingServer(MCPServer[Any]):
         self.runtime = runtime
         self._scopes = scope_names(settings)
         self._needs = {tool.name: required_capability(tool.annotations) for tool in tools}
+        self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
         register_resources(self, runtime)
         self.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(_health)
 
@@ -93,11 +96,28 @@ class HealthImagingServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        needs = self._needs.get(name)
+        """The tool's answer, or access_denied when the caller's token lacks the scope it needs; observed."""
         caller = current_caller(self._scopes)
+        call = ToolCall.start(name, caller, arguments)
+        needs = self._needs.get(name)
         if needs is not None and not caller.may(needs):
-            return _denied(name, self._scopes[needs])
-        return await super().call_tool(name, arguments, context)
+            result = _denied(name, self._scopes[needs])
+            call.finish(result, None, denied=True)
+            self._observe(call)
+            return result
+        try:
+            answer = await super().call_tool(name, arguments, context)
+        except Exception as exc:  # the SDK answers it (unknown tool, invalid arguments, crash)
+            call.finish(None, exc)
+            self._observe(call)
+            raise
+        call.finish(answer, None)
+        self._observe(call)
+        return answer
+
+    def _observe(self, call: ToolCall) -> None:
+        if self.audit is not None:
+            self.audit.record(call)
 
     async def run_stdio_async(self) -> None:
         server = self._lowlevel_server  # what MCPServer.run_stdio_async runs, over checked stdin

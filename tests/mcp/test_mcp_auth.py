@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -40,6 +41,7 @@ INITIALIZE = {
 class AuthServer:
     port: int
     issuer: Issuer
+    audit: Path
 
     @property
     def url(self) -> str:
@@ -66,13 +68,13 @@ class AuthServer:
 
 
 @pytest.fixture(scope="module")
-def auth_server(sample_service: LocalService) -> Iterator[AuthServer]:
-    port = free_port()
+def auth_server(sample_service: LocalService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
+    port, audit = free_port(), tmp_path_factory.mktemp("auth") / "audit.jsonl"
     with serve_issuer(audience=f"http://127.0.0.1:{port}/mcp") as issuer:
         args = ["--endpoint-url", sample_service.endpoint, "--region", "us-east-1", "--allow-write"]
-        process = launch(port, *args, "--auth-issuer-url", issuer.url)
+        process = launch(port, *args, "--auth-issuer-url", issuer.url, "--audit-log", str(audit))
         try:
-            yield AuthServer(port, issuer)
+            yield AuthServer(port, issuer, audit)
         finally:
             stop(process)
 
@@ -198,7 +200,8 @@ async def test_a_read_only_token_never_runs_write_tools(auth_server: AuthServer,
             "tags": {"team": "x"},
         },
     }
-    async with session(auth_server, issuer.token(scope=READ), mode) as client:
+    reader = f"reader-{mode}"
+    async with session(auth_server, issuer.token(scope=READ, sub=reader), mode) as client:
         answers = {name: await client.call_tool(name, arguments) for name, arguments in refused.items()}
     for name, answer in answers.items():
         error = error_of(answer)
@@ -208,6 +211,12 @@ async def test_a_read_only_token_never_runs_write_tools(auth_server: AuthServer,
     async with session(auth_server, issuer.token(scope=f"{READ} {WRITE} {DELETE}"), mode) as client:
         deleted = await client.call_tool("delete_image_set", refused["delete_image_set"])
     assert error_of(deleted)["type"] == "not_found"
+    audited = [json.loads(line) for line in auth_server.audit.read_text().splitlines()]
+    mine = [line for line in audited if line["caller"] == {"subject": reader, "client_id": "assistant-app"}]
+    assert [(line["tool"], line["outcome"], line["error_type"]) for line in mine] == [
+        ("delete_image_set", "denied", "access_denied"),
+        ("tag_resource", "denied", "access_denied"),
+    ]
 
 
 def test_auth_settings_are_checked_at_start() -> None:
