@@ -118,6 +118,7 @@ class HealthImagingServer(MCPServer[Any]):
     def _observe(self, call: ToolCall) -> None:
         if self.audit is not None:
             self.audit.record(call)
+        self.runtime.telemetry.tool_call(call)
 
     async def run_stdio_async(self) -> None:
         server = self._lowlevel_server  # what MCPServer.run_stdio_async runs, over checked stdin

@@ -11,36 +11,12 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_testkit import MODES, UNKNOWN_ID, settings_for, text_of
+from mcp_testkit import MODES, UNKNOWN_ID, sample_identifiers, settings_for, text_of
 
-from healthimaging_mcp.local.samples.collection import (
-    ALICE_CT,
-    ALICE_MR,
-    BOB_NM,
-    BOB_US,
-    CAROL_CT,
-    CAROL_RT,
-    CAROL_SEG,
-    PATIENTS,
-)
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import build_server
 
 pytestmark = pytest.mark.anyio
-
-STUDIES = (ALICE_CT, ALICE_MR, BOB_US, BOB_NM, CAROL_CT, CAROL_SEG, CAROL_RT)
-
-
-def sample_identifiers() -> set[str]:
-    """Every patient identifier of the sample data: names (and their parts), IDs, birth dates, accessions."""
-    found: set[str] = set()
-    for patient in PATIENTS:
-        born = patient.birth_date
-        found |= {patient.name, patient.patient_id, born, f"{born[:4]}-{born[4:6]}-{born[6:]}"}
-        found |= {part for part in patient.name.split("^") if part != "DEMO"}
-    for study in STUDIES:
-        found |= {study.accession_number, study.study_id}
-    return found
 
 
 def audit_lines(path: Path) -> list[dict[str, Any]]:
