@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="no HTTP sessions for handshake-era clients either (replicas without sticky sessions)",
     )
-    auth = parser.add_argument_group("authentication (HTTP; see README 'Authentication')")
+    auth = parser.add_argument_group("authentication (HTTP; see README 'Serving a team over HTTP')")
     auth.add_argument("--auth-issuer-url", metavar="URL", help="require bearer tokens from this OAuth issuer")
     auth.add_argument(
         "--auth-audience", action="append", metavar="AUD", help="accepted `aud` (repeatable; default: the resource URL)"
@@ -181,7 +181,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
     """GET /healthz on this machine's --port (the container's HEALTHCHECK; a slim image has no curl)."""
     import urllib.request
 
-    from .server import HEALTH_PATH
+    from .http_security import HEALTH_PATH
 
     url = f"http://127.0.0.1:{settings_from(args).port}{HEALTH_PATH}"
     try:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 INSECURE_BIND_FLAG = "--insecure-bind-without-auth"
+HEALTH_PATH = "/healthz"  # liveness, answered without a token
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 

@@ -20,6 +20,7 @@ from .deploy.audit import AuditLog
 from .deploy.auth import Capability, current_caller, required_capability, resource_server, scope_names
 from .deploy.calls import ToolCall
 from .errors import ErrorType, HealthImagingError
+from .http_security import HEALTH_PATH
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
 from .resources import register_resources
@@ -44,9 +45,6 @@ WRITE_NOTE = (
     "Write tools are enabled. Destructive ones (delete_*, updates removing instances or series, study-wide "
     "removals) ask the user to confirm; never pass `confirm` without the user's explicit agreement."
 )
-
-
-HEALTH_PATH = "/healthz"
 
 
 class HealthImagingServer(MCPServer[Any]):

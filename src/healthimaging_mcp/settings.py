@@ -144,7 +144,7 @@ class Settings:
             problems.append(
                 f"refusing --host {self.host}: no authentication is configured, so every tool (patient data "
                 "included) would be served to anyone who can reach the port. Configure the token issuer "
-                "(--auth-issuer-url, see README 'Authentication'), serve on 127.0.0.1 (the default), or pass "
+                "(--auth-issuer-url, see README 'Serving a team over HTTP'), serve on 127.0.0.1 (the default), or pass "
                 f"{INSECURE_BIND_FLAG} if everyone who can reach the port may use this server"
             )
         problems += self._auth_problems()

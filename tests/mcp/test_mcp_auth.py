@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import http.client
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, error_of
 from oauth_issuer import DELETE, READ, WRITE, Issuer, b64url, new_key, serve_issuer
 from test_mcp_http import free_port, launch, stop
+from test_mcp_stdio import child_env
 
 from healthimaging_mcp.deploy.auth import JwtVerifier, SigningKeys
 from healthimaging_mcp.local.service import LocalService
@@ -171,6 +174,16 @@ def test_malformed_messages_are_answered_only_behind_the_token_check(auth_server
 def test_the_health_check_needs_no_token(auth_server: AuthServer) -> None:
     status, _, body = auth_server.request("GET", "/healthz")
     assert status == 200 and body["status"] == "ok"
+
+
+def test_the_healthcheck_command_reports_the_server_on_its_port(auth_server: AuthServer) -> None:
+    def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "healthimaging_mcp", "--port", str(port), "healthcheck"]
+        return subprocess.run(command, env=child_env(), capture_output=True, text=True, timeout=60)
+
+    assert healthcheck(auth_server.port).returncode == 0
+    down = healthcheck(free_port())
+    assert down.returncode == 1 and "/healthz" in down.stderr
 
 
 @pytest.mark.parametrize("mode", MODES)
