@@ -17,6 +17,7 @@ SUITES: dict[str, str] = {
     "local-service": "benchmarks.suite_local_service",
     "mcp": "benchmarks.suite_mcp",
     "imaging": "benchmarks.suite_imaging",
+    "deploy": "benchmarks.suite_deploy",  # last: it installs a process-wide OpenTelemetry tracer provider
 }
 
 

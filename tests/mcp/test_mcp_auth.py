@@ -10,12 +10,14 @@ import http.client
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -293,3 +295,12 @@ async def test_a_rotated_signing_key_is_fetched_when_a_token_names_it(issuer: Is
     assert await check.verify_token(issuer.token()) is not None
     issuer.rotate()
     assert await check.verify_token(issuer.token()) is not None
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(issuer: Issuer) -> None:
+    check = verifier(issuer)
+    token = issuer.token(exp=int(time.time()) + 2)
+    assert await check.verify_token(token) is not None
+    assert await check.verify_token(token) is not None  # remembered
+    await anyio.sleep(max(0.0, int(time.time()) + 2 - time.time()) + 0.05)
+    assert await check.verify_token(token) is None

@@ -14,6 +14,7 @@ import json
 import logging
 import time
 import urllib.request
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 MAX_DOCUMENT_BYTES = 1 << 20
 CLOCK_SKEW_SECONDS = 30  # for nbf/iat; expiry itself is enforced to the second by the SDK
+REVERIFY_SECONDS = 300  # a token verified before is trusted again for at most this long (and never past exp)
+VERIFIED_TOKENS = 1024  # how many such tokens are remembered
 
 
 class Capability(str, Enum):
@@ -157,7 +160,12 @@ def _listed(value: Any) -> list[str]:
 
 
 class JwtVerifier:
-    """The MCP SDK's `TokenVerifier` for JWT access tokens (RFC 9068 and the common issuer variants)."""
+    """The MCP SDK's `TokenVerifier` for JWT access tokens (RFC 9068 and the common issuer variants).
+
+    A client sends the same token with every request until it expires: a token that verified is remembered
+    (by its whole text, signature included) and trusted again for REVERIFY_SECONDS at most, never past its
+    expiry, so the signature is checked about once per token and 5 minutes instead of once per request.
+    """
 
     def __init__(
         self, keys: SigningKeys, *, audiences: Iterable[str], client_ids: Iterable[str] = (), resource: str
@@ -166,8 +174,25 @@ class JwtVerifier:
         self.audiences = frozenset(audiences)
         self.client_ids = frozenset(client_ids)
         self.resource = resource
+        self._verified: OrderedDict[str, tuple[float, AccessToken]] = OrderedDict()
 
     async def verify_token(self, token: str) -> AccessToken | None:
+        remembered = self._verified.get(token)
+        if remembered is not None and time.time() < remembered[0]:
+            return remembered[1]
+        access = await self._verify(token)
+        if access is not None:
+            self._remember(token, access)
+        return access
+
+    def _remember(self, token: str, access: AccessToken) -> None:
+        expiry = access.expires_at or 0
+        self._verified[token] = (min(expiry, time.time() + REVERIFY_SECONDS), access)
+        self._verified.move_to_end(token)
+        while len(self._verified) > VERIFIED_TOKENS:
+            self._verified.popitem(last=False)
+
+    async def _verify(self, token: str) -> AccessToken | None:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -192,6 +217,8 @@ class JwtVerifier:
         return self._access_token(token, claims)
 
     def _access_token(self, token: str, claims: dict[str, Any]) -> AccessToken | None:
+        if int(claims["exp"]) <= time.time():
+            return self._refused("expired")  # the clock-skew leeway is for nbf/iat only
         if claims.get("token_use", "access") != "access":
             return self._refused("not an access token")  # Cognito ID tokens carry the client ID as `aud`
         client_id = next(
