@@ -20,6 +20,7 @@ SUITES: dict[str, str] = {
     "volumes": "benchmarks.suite_volumes",
     "dicomweb": "benchmarks.suite_dicomweb",
     "workflows": "benchmarks.suite_workflows",
+    "deploy": "benchmarks.suite_deploy",  # last: it installs a process-wide OpenTelemetry tracer provider
 }
 
 

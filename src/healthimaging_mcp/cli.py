@@ -71,11 +71,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow --host beyond loopback although nothing authenticates HTTP clients: anyone who can reach the "
         "port can use every tool and read patient data",
     )
+    transport.add_argument(
+        "--stateless-http",
+        action="store_true",
+        default=None,
+        help="no HTTP sessions for handshake-era clients either (replicas without sticky sessions)",
+    )
+    auth = parser.add_argument_group("authentication (HTTP; see README 'Serving a team over HTTP')")
+    auth.add_argument("--auth-issuer-url", metavar="URL", help="require bearer tokens from this OAuth issuer")
+    auth.add_argument(
+        "--auth-audience", action="append", metavar="AUD", help="accepted `aud` (repeatable; default: the resource URL)"
+    )
+    auth.add_argument(
+        "--auth-client-id",
+        action="append",
+        metavar="ID",
+        help="accepted client IDs (repeatable); needed for issuers whose access tokens have no `aud` (Cognito)",
+    )
+    auth.add_argument("--auth-jwks-url", metavar="URL", help="the issuer's keys (default: from OpenID discovery)")
+    auth.add_argument("--auth-resource-url", metavar="URL", help="this server's public MCP URL (https://…/mcp)")
+    for capability in ("read", "write", "delete"):
+        auth.add_argument(
+            f"--auth-{capability}-scope",
+            metavar="SCOPE",
+            help=f"scope for {capability} tools (healthimaging:{capability})",
+        )
+    parser.add_argument("--audit-log", metavar="stderr|PATH", help="one JSON line per tool call, to stderr or a file")
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING (default) or ERROR; logs go to stderr")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = commands.add_parser("demo", help="run an MCP client session against --local and print a transcript")
     demo.add_argument("--data-dir", type=Path, default=None, help="local service data (default: a temporary folder)")
     demo.set_defaults(handler=_demo)
+    health = commands.add_parser("healthcheck", help="exit 0 when the HTTP server on --port answers its health check")
+    health.set_defaults(handler=_healthcheck)
     add_local_commands(commands)
     return parser
 
@@ -111,6 +139,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "allowed_hosts": tuple(args.allowed_host) if args.allowed_host else None,
         "insecure_bind_without_auth": args.insecure_bind_without_auth,
         "log_level": args.log_level.upper() if args.log_level else None,
+        "stateless_http": args.stateless_http,
+        "auth_issuer_url": args.auth_issuer_url,
+        "auth_audiences": tuple(args.auth_audience) if args.auth_audience else None,
+        "auth_client_ids": tuple(args.auth_client_id) if args.auth_client_id else None,
+        "auth_jwks_url": args.auth_jwks_url,
+        "auth_resource_url": args.auth_resource_url,
+        "auth_read_scope": args.auth_read_scope,
+        "auth_write_scope": args.auth_write_scope,
+        "auth_delete_scope": args.auth_delete_scope,
+        "audit_log": args.audit_log,
     }
     return base.with_overrides(**{k: v for k, v in overrides.items() if v is not None})
 
@@ -143,3 +181,19 @@ def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(args.data_dir)
+
+
+def _healthcheck(args: argparse.Namespace) -> int:
+    """GET /healthz on this machine's --port (the container's HEALTHCHECK; a slim image has no curl)."""
+    import urllib.request
+
+    from .http_security import HEALTH_PATH
+
+    url = f"http://127.0.0.1:{settings_from(args).port}{HEALTH_PATH}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            healthy = response.status == 200
+    except OSError as exc:
+        print(f"healthimaging-mcp: {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if healthy else 1

@@ -1,9 +1,9 @@
 """Who may talk to the streamable HTTP transport: loopback binding, Host/Origin allow-lists, loopback peers.
 
-There is no authentication yet, so the only protections are where the server listens and which `Host`/`Origin`
-headers it accepts (against DNS rebinding: a web page that makes a browser send requests to this port).
-Loopback names (`127.0.0.1`, `localhost`, `::1`) are accepted only from loopback peers: a client that reaches
-the port over the network cannot pass by claiming to be local.
+Beyond loopback the server needs authentication (bearer tokens, `deploy.auth`) or an explicit opt-out. Whatever
+the binding, the `Host`/`Origin` headers are checked (against DNS rebinding: a web page that makes a browser send
+requests to this port). Loopback names (`127.0.0.1`, `localhost`, `::1`) are accepted only from loopback peers:
+a client that reaches the port over the network cannot pass by claiming to be local.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .settings import Settings
 
 INSECURE_BIND_FLAG = "--insecure-bind-without-auth"
+HEALTH_PATH = "/healthz"  # liveness, answered without a token
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -58,6 +59,9 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
     named = list(settings.allowed_hosts)
     if not named and settings.host not in WILDCARD_HOSTS:
         named.append(_pattern(settings.host))
+    if settings.auth_resource_url:  # the public name clients are given (behind a load balancer, for instance)
+        public = urlsplit(settings.auth_resource_url)
+        named.append(public.netloc if public.port else f"{public.netloc}:*")
     hosts = list(dict.fromkeys([*named, *(f"{h}:*" for h in LOOPBACK_HOSTS)]))
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
@@ -68,7 +72,7 @@ def transport_security(settings: Settings) -> TransportSecuritySettings:
 
 def exposure_warning(settings: Settings) -> str | None:
     """What to shout when HTTP is served beyond loopback without authentication (None when it is not)."""
-    if settings.transport != "http" or is_loopback(settings.host):
+    if settings.transport != "http" or is_loopback(settings.host) or settings.auth_enabled:
         return None
     hosts = ", ".join(transport_security(settings).allowed_hosts)
     return (
@@ -118,7 +122,9 @@ def serve_http(mcp: MCPServer, settings: Settings) -> None:
     """Serve `mcp` over streamable HTTP at settings.host:port/mcp with the checks above."""
     import uvicorn
 
-    app = mcp.streamable_http_app(transport_security=transport_security(settings), host=settings.host)
+    app = mcp.streamable_http_app(
+        transport_security=transport_security(settings), host=settings.host, stateless_http=settings.stateless_http
+    )
     config = uvicorn.Config(
         LoopbackNamesFromLoopbackOnly(app), host=settings.host, port=settings.port, log_level=settings.log_level.lower()
     )

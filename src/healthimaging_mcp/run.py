@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .deploy.telemetry import Telemetry
     from .local.samples.seeding import SeedingProgress
     from .local.service import LocalService
     from .runtime import Runtime
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def local_runtime(settings: Settings) -> Iterator[Runtime]:
+def local_runtime(settings: Settings, telemetry: Telemetry | None = None) -> Iterator[Runtime]:
     """Start the embedded local service, seed the sample data in the background, and yield the Runtime for it.
 
     The service verifies SigV4 signatures against a key pair made for this process, so no other process can use
@@ -50,7 +51,7 @@ def local_runtime(settings: Settings) -> Iterator[Runtime]:
         output_dir=settings.output_dir or settings.local_data_dir / "exports",
     )
     try:
-        yield Runtime(effective, ready=partial(_await_samples, progress, deadline))
+        yield Runtime(effective, ready=partial(_await_samples, progress, deadline), telemetry=telemetry)
     finally:
         seeding.join(timeout=60)
         service.stop()
@@ -80,15 +81,24 @@ def _await_samples(progress: SeedingProgress, deadline: float) -> None:
 
 
 def serve(settings: Settings) -> int:
+    from .deploy.telemetry import start_exporting
     from .runtime import Runtime
     from .server import build_server
 
-    with local_runtime(settings) if settings.local else nullcontext(Runtime(settings)) as runtime:
-        mcp = build_server(runtime.settings, runtime)
-        if settings.transport == "http":
-            from .http_security import serve_http
+    telemetry, exporting = start_exporting()
+    runtime_context = (
+        local_runtime(settings, telemetry) if settings.local else nullcontext(Runtime(settings, telemetry=telemetry))
+    )
+    try:
+        with runtime_context as runtime:
+            mcp = build_server(runtime.settings, runtime)
+            if settings.transport == "http":
+                from .http_security import serve_http
 
-            serve_http(mcp, runtime.settings)
-        else:
-            mcp.run("stdio")
+                serve_http(mcp, runtime.settings)
+            else:
+                mcp.run("stdio")
+    finally:
+        if exporting is not None:
+            exporting.shutdown()  # flush what is still buffered
     return 0

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from .aws.clients import ClientFactory
 from .aws.healthimaging import HealthImaging
 from .aws.pacing import Pacer
+from .deploy.telemetry import Telemetry
 from .errors import ErrorType, HealthImagingError, invalid
 from .metadata import ImageSetDocuments
 from .redaction import Redaction
@@ -26,12 +27,18 @@ DATASTORE_LIST_TTL = 30.0
 
 class Runtime:
     def __init__(
-        self, settings: Settings, clients: ClientFactory | None = None, ready: Callable[[], None] | None = None
+        self,
+        settings: Settings,
+        clients: ClientFactory | None = None,
+        ready: Callable[[], None] | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self.settings = settings
-        self.clients = clients or ClientFactory(settings)
+        self.telemetry = telemetry or Telemetry()  # metrics; the no-op instruments unless exporting
+        self.clients = clients or ClientFactory(settings, on_client=self.telemetry.watch)
         # `ready` is called before every HealthImaging call: --local waits for its sample data there.
-        self.aws = HealthImaging(self.clients, Pacer(settings.write_rate_per_second), ready)
+        pacer = Pacer(settings.write_rate_per_second)
+        self.aws = HealthImaging(self.clients, pacer, ready, self.telemetry if self.telemetry.enabled else None)
         self.documents = ImageSetDocuments(self.aws, settings)
         self.volumes = VolumeCache(settings.volume_cache_mb * 2**20)
         self.redaction = Redaction(settings.redact_phi)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
-from .http_security import INSECURE_BIND_FLAG, is_loopback
+from .http_security import INSECURE_BIND_FLAG, WILDCARD_HOSTS, is_loopback
 
 ENV_PREFIX = "HEALTHIMAGING_MCP_"
 DATASTORE_ID = re.compile(r"^[0-9a-z]{32}$")
@@ -18,6 +19,21 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """A comma-separated list."""
+    return tuple(item.strip() for item in (value or "").split(",") if item.strip())
+
+
+def url_problem(flag: str, url: str) -> str | None:
+    """Why `url` cannot be an issuer/keys/resource URL (https, or http on loopback), None when it can."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return None
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        return None
+    return f"{flag} {url!r} must be an https:// URL (http:// only on loopback)"
 
 
 @dataclass(frozen=True)
@@ -41,14 +57,37 @@ class Settings:
     output_dir: Path | None = None  # files are saved only inside this folder
     max_output_chars: int = 8000
     write_rate_per_second: float = 0.25  # HealthImaging's limit for update/copy/delete; 0 disables pacing
-    plan_key: str | None = field(default=None, repr=False)  # seals plan handles; the same on every replica
     metadata_cache_entries: int = 32
     metadata_cache_ttl_seconds: float = 300.0
     volume_cache_mb: int = 512  # series volumes (planes, measurements) kept in memory; a larger series is refused
+    # OAuth resource server (HTTP): set the issuer to require bearer tokens (deploy/auth.py)
+    auth_issuer_url: str | None = None
+    auth_audiences: tuple[str, ...] = ()  # accepted `aud` values; default: the resource URL
+    auth_client_ids: tuple[str, ...] = ()  # accepted `client_id`s (required for issuers without `aud`: Cognito)
+    auth_jwks_url: str | None = None  # default: found through the issuer's OpenID discovery document
+    auth_resource_url: str | None = None  # this server's public /mcp URL; default http://HOST:PORT/mcp
+    auth_read_scope: str = "healthimaging:read"
+    auth_write_scope: str = "healthimaging:write"
+    auth_delete_scope: str = "healthimaging:delete"
+    stateless_http: bool = False  # handshake-era clients too get no session (replicas without sticky sessions)
+    state_key: str | None = field(default=None, repr=False)  # seals request state and plan handles; shared by replicas
+    audit_log: str | None = None  # "stderr" or a file path: one JSON line per tool call (deploy/audit.py)
 
     @property
     def local(self) -> bool:
         return self.local_data_dir is not None
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_issuer_url is not None
+
+    @property
+    def resource_url(self) -> str:
+        """The URL clients reach the MCP endpoint at: the resource tokens are issued for (RFC 8707/9728)."""
+        if self.auth_resource_url:
+            return self.auth_resource_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/mcp"
 
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
@@ -84,7 +123,17 @@ class Settings:
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
             write_rate_per_second=float(get("WRITE_RATE") or 0.25),
             volume_cache_mb=int(get("VOLUME_CACHE_MB") or 512),
-            plan_key=get("PLAN_KEY"),
+            auth_issuer_url=get("AUTH_ISSUER_URL"),
+            auth_audiences=_names(get("AUTH_AUDIENCE")),
+            auth_client_ids=_names(get("AUTH_CLIENT_ID")),
+            auth_jwks_url=get("AUTH_JWKS_URL"),
+            auth_resource_url=get("AUTH_RESOURCE_URL"),
+            auth_read_scope=get("AUTH_READ_SCOPE") or "healthimaging:read",
+            auth_write_scope=get("AUTH_WRITE_SCOPE") or "healthimaging:write",
+            auth_delete_scope=get("AUTH_DELETE_SCOPE") or "healthimaging:delete",
+            stateless_http=_flag(get("STATELESS_HTTP")),
+            state_key=get("STATE_KEY"),
+            audit_log=get("AUDIT_LOG"),
         )
 
     def validate(self) -> list[str]:
@@ -94,13 +143,17 @@ class Settings:
             problems.append(f"--datastore-id {self.datastore_id!r} is not 32 lowercase letters/digits")
         if not 1 <= self.port <= 65535:
             problems.append(f"--port {self.port} is out of range")
-        if self.transport == "http" and not is_loopback(self.host) and not self.insecure_bind_without_auth:
+        exposed = self.transport == "http" and not is_loopback(self.host)
+        if exposed and not self.auth_enabled and not self.insecure_bind_without_auth:
             problems.append(
-                f"refusing --host {self.host}: over HTTP this server has no authentication yet, so every tool "
-                "(patient data included) would be served to anyone who can reach the port. Serve on 127.0.0.1 "
-                "(the default; put an authenticating reverse proxy in front for remote clients), or pass "
+                f"refusing --host {self.host}: no authentication is configured, so every tool (patient data "
+                "included) would be served to anyone who can reach the port. Configure the token issuer "
+                "(--auth-issuer-url, see README 'Serving a team over HTTP'), serve on 127.0.0.1 (the default), or pass "
                 f"{INSECURE_BIND_FLAG} if everyone who can reach the port may use this server"
             )
+        problems += self._auth_problems()
+        if self.state_key is not None and len(self.state_key) < 32:
+            problems.append("HEALTHIMAGING_MCP_STATE_KEY must be at least 32 characters (e.g. openssl rand -hex 32)")
         if self.local_seed_wait_seconds < 0:
             problems.append("HEALTHIMAGING_MCP_LOCAL_SEED_WAIT must be 0 or more seconds")
         if self.max_output_chars < 1000:
@@ -109,4 +162,20 @@ class Settings:
             problems.append("--volume-cache-mb must be at least 1")
         if self.log_level not in get_args(LogLevel):
             problems.append(f"--log-level {self.log_level!r} is not DEBUG, INFO, WARNING or ERROR")
+        return problems
+
+    def _auth_problems(self) -> list[str]:
+        auth_flags = (self.auth_audiences, self.auth_client_ids, self.auth_jwks_url, self.auth_resource_url)
+        if not self.auth_enabled:
+            return ["--auth-* flags need --auth-issuer-url"] if any(auth_flags) else []
+        if self.transport != "http":
+            return ["--auth-issuer-url applies to --transport http (stdio callers are local)"]
+        urls = [("--auth-issuer-url", self.auth_issuer_url), ("--auth-jwks-url", self.auth_jwks_url)]
+        urls.append(("--auth-resource-url", self.resource_url))
+        problems = [p for flag, url in urls if url and (p := url_problem(flag, url))]
+        if self.host in WILDCARD_HOSTS and not self.auth_resource_url:
+            problems.append(f"--host {self.host or '(any)'} needs --auth-resource-url: the URL clients use for /mcp")
+        scopes = (self.auth_read_scope, self.auth_write_scope, self.auth_delete_scope)
+        if len(set(scopes)) != 3 or not all(s.strip() and " " not in s for s in scopes):
+            problems.append("--auth-*-scope names must be three different scope names without spaces")
         return problems

@@ -23,6 +23,7 @@ from mcp.types import CallToolResult, ElicitResult, ImageContent, TextContent
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.aws.clients import ClientFactory
+from healthimaging_mcp.local.samples import collection
 from healthimaging_mcp.local.samples.collection import ARCHIVE_PATIENT, patient_archive, synth_ct_series
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
@@ -69,6 +70,20 @@ READ_TOOLS = {
 }
 UNKNOWN_ID = "0" * 32
 SECRET_MARKERS = ("Traceback", 'File "', "aws_secret_access_key", "AWS4-HMAC-SHA256", "Signature=")
+
+
+def sample_identifiers() -> set[str]:
+    """Every patient identifier of the sample data: names (and their parts), IDs, birth dates, accessions."""
+    found: set[str] = set()
+    for patient in collection.PATIENTS:
+        born = patient.birth_date
+        found |= {patient.name, patient.patient_id, born, f"{born[:4]}-{born[4:6]}-{born[6:]}"}
+        found |= {part for part in patient.name.split("^") if part != "DEMO"}
+    studies = [value for value in vars(collection).values() if isinstance(value, collection.DemoStudy)]
+    assert len(studies) >= 7
+    for study in studies:
+        found |= {study.accession_number, study.study_id}
+    return found
 
 
 def settings_for(endpoint: str, output_dir: Path | None, **overrides: Any) -> Settings:

@@ -30,7 +30,7 @@ SERVER = (
 
 def server(service: LocalService, pid_file: Path) -> StdioServerParameters:
     keep = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME", "TMPDIR", "LANG")}
-    env = {**keep, "HEALTHIMAGING_MCP_PLAN_KEY": "resume-key", "HEALTHIMAGING_MCP_WRITE_RATE": "4"}
+    env = {**keep, "HEALTHIMAGING_MCP_STATE_KEY": "resume-key", "HEALTHIMAGING_MCP_WRITE_RATE": "4"}
     arguments = ["--endpoint-url", service.endpoint, "--region", "us-east-1", "--allow-write"]
     return StdioServerParameters(command=sys.executable, args=["-c", SERVER, str(pid_file), *arguments], env=env)
 

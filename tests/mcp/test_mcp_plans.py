@@ -33,7 +33,7 @@ def writer(server_for: Callable[..., MCPServer], archive: PatientArchive) -> Cal
     """A write-mode server on the archive (quota raised so tests run quickly), with a plan key."""
 
     def build(**overrides: Any) -> MCPServer:
-        settings: dict[str, Any] = {"allow_write": True, "write_rate_per_second": 20, "plan_key": KEY, **overrides}
+        settings: dict[str, Any] = {"allow_write": True, "write_rate_per_second": 20, "state_key": KEY, **overrides}
         return server_for(archive.service, **settings)
 
     return build
@@ -188,7 +188,7 @@ async def test_bad_plans_get_typed_errors_and_change_nothing(
             "mixed": await call(client, "change_image_sets", {"plan": handle, "erase": True}),
         }
         allowed = await plan_of(client, {**RENAME, "max_image_sets": 6})
-    async with Client(writer(plan_key="another-key")) as client:
+    async with Client(writer(state_key="another-key")) as client:
         results["other key"] = await call(client, "change_image_sets", {"plan": handle})
     expected = {"unknown patient": "not_found"}
     for name, result in results.items():

@@ -25,7 +25,7 @@ async def test_every_tool_publishes_an_input_and_output_schema(mode: str, read_s
         assert tool.output_schema is not None and tool.output_schema["type"] == "object", tool.name
         hints = tool.annotations
         assert hints is not None, tool.name
-        # Only readOnlyHint is sent: the spec ignores the other hints of a read-only tool (openWorldHint defaults to true).
+        # Only readOnlyHint is sent: the spec ignores the other hints of a read-only tool.
         assert hints.read_only_hint is True, tool.name
         assert hints.destructive_hint is None and hints.open_world_hint is None, tool.name
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Literal, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
 from botocore.config import Config
@@ -22,8 +23,9 @@ Service = Literal["medical-imaging", "s3"]
 class ClientFactory:
     """boto3 clients are thread-safe, Sessions are not: sessions are built under a lock, clients cached."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, on_client: Callable[[Any], None] | None = None) -> None:
         self.settings = settings
+        self.on_client = on_client  # called with each new client (telemetry registers its event handlers)
         self._clients: dict[tuple[str, str | None, str | None, str | None], HealthImagingClient | S3Client] = {}
         self._lock = threading.Lock()
 
@@ -67,6 +69,8 @@ class ClientFactory:
                     endpoint_url=endpoint,
                     config=self._config(service),
                 )
+                if self.on_client is not None:
+                    self.on_client(client)
                 self._clients[key] = client
         return client
 

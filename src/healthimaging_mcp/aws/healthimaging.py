@@ -8,6 +8,7 @@ HealthImaging throttles hard, and turns botocore failures (also while a response
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
         UpdateImageSetMetadataResponseTypeDef,
     )
 
+    from ..deploy.telemetry import Telemetry
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -50,13 +53,27 @@ def _given(**params: Any) -> dict[str, Any]:
     return {name: value for name, value in params.items() if value is not None}
 
 
+def _retries(outcome: object) -> int:
+    """The retries botocore made before a response or error (its ResponseMetadata.RetryAttempts)."""
+    response = getattr(outcome, "response", outcome)  # a ClientError carries the parsed error response
+    metadata = response.get("ResponseMetadata") if isinstance(response, dict) else None
+    return int(metadata.get("RetryAttempts", 0)) if isinstance(metadata, dict) else 0
+
+
 class HealthImaging:
     """The HealthImaging operations the tools use, on the shared boto3 client."""
 
-    def __init__(self, clients: ClientFactory, pacer: Pacer, ready: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        clients: ClientFactory,
+        pacer: Pacer,
+        ready: Callable[[], None] | None = None,
+        telemetry: Telemetry | None = None,
+    ) -> None:
         self.clients = clients
         self.pacer = pacer
         self.ready = ready  # called before every call: --local waits for its sample data here
+        self.telemetry = telemetry
 
     def _call(self, operation: str, call: Callable[[HealthImagingClient], T]) -> T:
         if self.ready is not None:
@@ -64,10 +81,17 @@ class HealthImaging:
         waited = self.pacer.wait(operation)
         if waited:
             log.info("paced %s for %.1fs", operation, waited)
+        started = time.perf_counter()
         try:
-            return call(self.clients.medical_imaging())
+            result = call(self.clients.medical_imaging())
         except Exception as exc:
-            raise from_aws(exc) from exc
+            error = from_aws(exc)
+            if self.telemetry is not None:
+                self.telemetry.aws_call(operation, time.perf_counter() - started, error.error_type.value, _retries(exc))
+            raise error from exc
+        if self.telemetry is not None:
+            self.telemetry.aws_call(operation, time.perf_counter() - started, None, _retries(result))
+        return result
 
     # ------------------------------------------------------------------ datastores
 

@@ -7,7 +7,7 @@ another replica configured with the same key. Sealing is encrypt-then-MAC with H
 function (counter-mode key stream, 128-bit tag) from Python's standard library; the ciphertext hides patient
 values (e.g. new names) from the model that relays the handle.
 
-The key comes from HEALTHIMAGING_MCP_PLAN_KEY (give every replica the same one); without it `--local` keeps a
+The key comes from HEALTHIMAGING_MCP_STATE_KEY (give every replica the same one); without it `--local` keeps a
 key file in its data folder, and otherwise a key is made for this process (handles then last until it exits).
 """
 
@@ -39,13 +39,13 @@ _BLOCK = 32
 
 def plan_key(settings: Settings) -> bytes:
     """The key that seals plan handles (see the module docstring for where it comes from)."""
-    if settings.plan_key:
-        return hashlib.sha256(settings.plan_key.encode()).digest()
+    if settings.state_key:  # the replicas' shared secret, also sealing request state: derive a key of its own
+        return hashlib.sha256(b"plan-handles\0" + settings.state_key.encode()).digest()
     if settings.local_data_dir is not None:
         return _key_file(settings.local_data_dir / KEY_FILE)
     if settings.allow_write:
         log.warning(
-            "HEALTHIMAGING_MCP_PLAN_KEY is not set: plan handles are valid only until this server process exits "
+            "HEALTHIMAGING_MCP_STATE_KEY is not set: plan handles are valid only until this server process exits "
             "and only on this replica; set the same key on every replica to resume plans after a restart"
         )
     return secrets.token_bytes(32)
@@ -102,7 +102,7 @@ def open_handle(key: bytes, handle: str) -> dict[str, Any]:
     """The payload of a handle this server (or one with the same key) sealed; refuses anything else."""
     refused = invalid(
         "This plan handle is not valid here: it was changed, cut short, or made by a server with another key.",
-        "Pass the plan exactly as returned, to a server with the same HEALTHIMAGING_MCP_PLAN_KEY, or make a new plan.",
+        "Pass the plan exactly as returned, to a server with the same HEALTHIMAGING_MCP_STATE_KEY, or make a new plan.",
     )
     if not handle.startswith(PREFIX):
         raise refused

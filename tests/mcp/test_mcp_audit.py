@@ -1,0 +1,83 @@
+"""`--audit-log`: one JSON line per tool call, saying who called which tool on which datastore and image sets,
+how it ended and how long it took, and never anything about the patient."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp_testkit import MODES, UNKNOWN_ID, sample_identifiers, settings_for, text_of
+
+from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.server import build_server
+
+pytestmark = pytest.mark.anyio
+
+
+def audit_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_one_line_per_call_naming_what_was_touched_and_no_patient_data(
+    sample_service: LocalService, sample_facts: Any, tmp_path: Path, mode: str
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    server = build_server(settings_for(sample_service.endpoint, tmp_path / "out", audit_log=str(audit)))
+    ct = sample_facts.ct_image_set_id
+    script: list[tuple[str, dict[str, Any]]] = [
+        ("list_datastores", {}),
+        ("search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 50}),
+        ("get_image_set_metadata", {"image_set_id": ct}),
+        ("get_image_frame", {"image_set_id": ct, "max_size": 64}),
+        ("get_image_set", {"image_set_id": UNKNOWN_ID}),
+        ("search_image_sets", {"patient_name": "DEMO^BOB", "birth_date": "19550927"}),  # refused arguments
+        ("no_such_tool", {"patient_id": "PAT-CAROL-003"}),
+    ]
+    async with Client(server, mode=mode) as client:
+        answers = [await client.call_tool(name, arguments) for name, arguments in script]
+    assert "PAT-ALICE-001" in text_of(answers[2]) or "DEMO^ALICE" in text_of(answers[2])  # there was PHI to leak
+
+    lines = audit_lines(audit)
+    assert [line["tool"] for line in lines] == [name for name, _ in script]
+    assert [line["outcome"] for line in lines] == ["ok"] * 4 + ["error"] * 3
+    assert [line["error_type"] for line in lines] == [None] * 4 + ["not_found", "validation_error", "validation_error"]
+    assert all(line["caller"] == "local" for line in lines)
+    assert all(line["duration_ms"] > 0 for line in lines)
+    assert all(datetime.fromisoformat(line["time"].replace("Z", "+00:00")) for line in lines)
+    alice = {s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"].get("DICOMPatientId") == "PAT-ALICE-001"}
+    assert ct in alice and set(lines[1]["image_set_ids"]) == alice
+    assert lines[1]["datastore_ids"] == [sample_facts.datastore_id]
+    assert lines[2]["image_set_ids"] == [ct] and lines[3]["image_set_ids"] == [ct]
+    assert lines[4]["image_set_ids"] == [UNKNOWN_ID]
+
+    text = audit.read_text()
+    leaked = {identifier for identifier in sample_identifiers() if identifier.lower() in text.lower()}
+    assert not leaked, leaked
+
+
+def test_the_audit_line_format() -> None:
+    from healthimaging_mcp.deploy.audit import audit_line
+    from healthimaging_mcp.deploy.auth import LOCAL, Caller
+    from healthimaging_mcp.deploy.calls import ToolCall
+
+    call = ToolCall.start("get_image_set", Caller("user-7", "app", frozenset()), {"image_set_id": "a" * 32})
+    call.started, call.duration = 1_764_580_443.5127, 0.012345
+    line = json.loads(audit_line(call))
+    assert line == {
+        "time": "2025-12-01T09:14:03.512Z",
+        "caller": {"subject": "user-7", "client_id": "app"},
+        "tool": "get_image_set",
+        "datastore_ids": [],
+        "image_set_ids": ["a" * 32],
+        "outcome": "ok",
+        "error_type": None,
+        "duration_ms": 12.35,
+    }
+    assert json.loads(audit_line(ToolCall.start("x", LOCAL, {})))["caller"] == "local"
+    assert re.fullmatch(r"\{.*\}", audit_line(call))  # one line
