@@ -11,6 +11,8 @@ from starlette.applications import Starlette
 from starlette.routing import Route
 
 from . import __version__
+from .apps.viewer import viewer_extension
+from .apps.visibility import AppOnlyToolsHidden
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
 from .resources import register_resources
@@ -51,7 +53,8 @@ class HealthImagingServer(MCPServer[Any]):
             version=__version__,
             instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
             tools=build_tools(runtime, TOOLSETS, allow_write=settings.allow_write),
-            middleware=[TypedToolErrors()],
+            middleware=[TypedToolErrors(), AppOnlyToolsHidden()],
+            extensions=[viewer_extension()],
             log_level=cast(LogLevel, settings.log_level),  # checked by Settings.validate
         )
         self.runtime = runtime

@@ -62,7 +62,9 @@ READ_TOOLS = {
     "get_dicom_import_job",
     "list_dicom_import_jobs",
     "list_tags_for_resource",
+    "view_series",
 }
+APP_ONLY_TOOLS = {"viewer_series", "viewer_slice", "viewer_measure"}  # listed only to clients with MCP Apps
 UNKNOWN_ID = "0" * 32
 SECRET_MARKERS = ("Traceback", 'File "', "aws_secret_access_key", "AWS4-HMAC-SHA256", "Signature=")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import changes, datastores, frames, image_sets, imports, measurements, metadata, tags
+from . import changes, datastores, frames, image_sets, imports, measurements, metadata, tags, viewer
 from .registry import Toolset
 
 TOOLSETS: list[Toolset] = [
@@ -14,4 +14,5 @@ TOOLSETS: list[Toolset] = [
     imports.toolset,
     changes.toolset,
     tags.toolset,
+    viewer.toolset,
 ]
