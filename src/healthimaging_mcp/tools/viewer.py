@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 
 from ..apps.viewer import ui_meta
 from ..errors import ErrorType, HealthImagingError, invalid
-from ..imaging.orientation import edge_labels
 from ..imaging.reformat import Plane, Projection, plane_grid
 from ..imaging.render import MIME_TYPES
 from ..imaging.window import WINDOW_PRESETS, WindowSpec, modality_units
@@ -98,7 +97,7 @@ class SeriesChoice(BaseModel):
 
 
 class PlaneLayout(BaseModel):
-    """One plane of the volume: how many positions, where, and its grid (pixels of spacing_mm) and edge letters."""
+    """One plane of the volume: how many positions, where, and its grid (square pixels of spacing_mm)."""
 
     count: int
     first_mm: float
@@ -107,10 +106,6 @@ class PlaneLayout(BaseModel):
     grid_width: int
     grid_height: int
     spacing_mm: float
-    top: str
-    right: str
-    bottom: str
-    left: str
 
 
 class ViewerSeries(ToolOutput):
@@ -190,8 +185,6 @@ def viewer_series(
 
 def plane_layout(source: SeriesVolume, plane: Plane) -> PlaneLayout:
     grid = plane_grid(source.volume.geometry, plane)
-    labels = edge_labels(grid.orientation)
-    assert labels is not None  # a plane's orientation is never degenerate
     return PlaneLayout(
         count=grid.count,
         first_mm=round(grid.first, 3),
@@ -200,10 +193,6 @@ def plane_layout(source: SeriesVolume, plane: Plane) -> PlaneLayout:
         grid_width=grid.width,
         grid_height=grid.height,
         spacing_mm=round(grid.spacing, 4),
-        top=labels.top,
-        right=labels.right,
-        bottom=labels.bottom,
-        left=labels.left,
     )
 
 
