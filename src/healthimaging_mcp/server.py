@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from . import __version__
 from .apps.viewer import viewer_extension
-from .apps.visibility import AppOnlyToolsHidden
+from .apps.visibility import AppOnlyItemsHidden
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
 from .resources import register_resources
@@ -53,7 +53,7 @@ class HealthImagingServer(MCPServer[Any]):
             version=__version__,
             instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
             tools=build_tools(runtime, TOOLSETS, allow_write=settings.allow_write),
-            middleware=[TypedToolErrors(), AppOnlyToolsHidden()],
+            middleware=[TypedToolErrors(), AppOnlyItemsHidden()],
             extensions=[viewer_extension()],
             log_level=cast(LogLevel, settings.log_level),  # checked by Settings.validate
         )

@@ -61,6 +61,19 @@ async def test_app_only_tools_are_listed_to_apps_hosts_only(mode: str, read_serv
 
 
 @pytest.mark.parametrize("mode", MODES)
+async def test_the_viewer_page_is_listed_to_apps_hosts_only(mode: str, read_server: MCPServer) -> None:
+    async with Client(read_server, mode=mode) as plain:
+        without_apps = [str(r.uri) for r in (await plain.list_resources()).resources]
+        (readable,) = (await plain.read_resource(VIEWER_URI)).contents  # by name it still answers
+    async with Client(read_server, mode=mode, extensions=apps_client()) as host:
+        with_apps = {str(r.uri): r for r in (await host.list_resources()).resources}
+    assert VIEWER_URI not in without_apps and without_apps
+    assert with_apps[VIEWER_URI].mime_type == APP_MIME_TYPE
+    assert set(with_apps) == {*without_apps, VIEWER_URI}
+    assert isinstance(readable, TextResourceContents) and readable.mime_type == APP_MIME_TYPE
+
+
+@pytest.mark.parametrize("mode", MODES)
 async def test_view_series_without_apps_answers_as_get_image_frame(
     mode: str, read_server: MCPServer, sample_facts: Any
 ) -> None:

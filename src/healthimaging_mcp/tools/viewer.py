@@ -22,11 +22,11 @@ from ..imaging.render import MIME_TYPES
 from ..imaging.window import WINDOW_PRESETS, WindowSpec, modality_units
 from ..runtime import Runtime
 from .common import DatastoreIdArg, ImageSetIdArg, SeriesUidArg, VersionArg
-from .frame_pipeline import pick_series, window_text
+from .frame_pipeline import pick_series
 from .frames import get_image_frame
 from .image_answers import Pictured
 from .measurements import Measurement, Shape, check_arguments, measure_on
-from .planes import PlaneView, acquisition_plane, render_view, view_plane
+from .planes import PlaneView, acquisition_plane, plane_caption, render_view, view_plane
 from .registry import READ_ONLY, ToolOutput, Toolset
 from .series_volumes import SeriesVolume, open_volume
 
@@ -245,9 +245,6 @@ def viewer_slice(
     )
     rendered = render_view(view, window, max_size, image_format)
     display, grid = rendered.display, view.grid
-    caption = f"{view.source.series.modality or '?'} {view.source.series.description or ''} · {view.where()}"
-    if display.window_center is not None and display.window_width is not None:
-        caption += " · " + window_text(display.window_center, display.window_width, display.window_source, view.units)
     answer = ViewerSlice(
         plane=plane,
         index=grid.index,
@@ -261,7 +258,7 @@ def viewer_slice(
         window_center=display.window_center,
         window_width=display.window_width,
         window_source=display.window_source,
-        caption=caption.replace("  ", " "),
+        caption=plane_caption(view, (rendered.width, rendered.height), display),
     )
     answer.show(rendered.data, MIME_TYPES[image_format])
     return answer
