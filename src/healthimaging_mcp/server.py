@@ -16,6 +16,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from . import __version__
+from .apps.viewer import viewer_extension
+from .apps.visibility import AppOnlyItemsHidden
 from .deploy.audit import AuditLog
 from .deploy.auth import Capability, current_caller, required_capability, resource_server, scope_names
 from .deploy.calls import ToolCall
@@ -64,7 +66,8 @@ class HealthImagingServer(MCPServer[Any]):
             version=__version__,
             instructions=INSTRUCTIONS.format(mode=WRITE_NOTE if settings.allow_write else READ_ONLY_NOTE),
             tools=tools,
-            middleware=[TypedToolErrors()],
+            middleware=[TypedToolErrors(), AppOnlyItemsHidden()],
+            extensions=[viewer_extension()],
             log_level=cast(LogLevel, settings.log_level),  # checked by Settings.validate
             token_verifier=verifier,
             auth=auth,

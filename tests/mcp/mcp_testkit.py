@@ -67,7 +67,9 @@ READ_TOOLS = {
     "list_tags_for_resource",
     "get_overview",
     "export_dicom",
+    "view_series",
 }
+APP_ONLY_TOOLS = {"viewer_series", "viewer_slice", "viewer_measure"}  # listed only to clients with MCP Apps
 UNKNOWN_ID = "0" * 32
 SECRET_MARKERS = ("Traceback", 'File "', "aws_secret_access_key", "AWS4-HMAC-SHA256", "Signature=")
 

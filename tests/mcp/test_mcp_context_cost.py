@@ -1,5 +1,6 @@
 """What tools/list costs the model's context: read-only under 15,000 characters, with writes under 26,000; the
-tools that see like a radiologist and the whole-patient tools within their shares."""
+tools that see like a radiologist and the whole-patient tools within their shares; an MCP Apps host's model sees
+the same list (the viewer's app-only tools are the host's)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,22 @@ from collections.abc import Callable
 
 import pytest
 from mcp import Client
+from mcp.client.extension import advertise
+from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.mcpserver import MCPServer
 
+from healthimaging_mcp.apps.visibility import app_only
 from healthimaging_mcp.local.service import LocalService
 
 pytestmark = pytest.mark.anyio
 
 
-async def tools_list_size(server: MCPServer) -> tuple[int, dict[str, int]]:
-    async with Client(server, mode="legacy") as client:
+async def tools_list_size(server: MCPServer, *, apps_host: bool = False) -> tuple[int, dict[str, int]]:
+    """Characters of the tools/list array (for an MCP Apps host: of the tools its model sees) and per tool."""
+    extensions = [advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})] if apps_host else []
+    async with Client(server, mode="legacy", extensions=extensions) as client:
         tools = (await client.list_tools()).tools
-    dumped = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools]
+    dumped = [t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in tools if not app_only(t)]
     return len(json.dumps(dumped)), {t["name"]: len(json.dumps(t)) for t in dumped}
 
 
@@ -31,6 +37,23 @@ async def test_tools_list_fits_the_context_budget(
     biggest = ", ".join(f"{name} {chars}" for name, chars in sorted(per_tool.items(), key=lambda i: -i[1])[:4])
     print(f"\ntools/list {mode}: {size:,} characters for {len(per_tool)} tools (largest: {biggest})")
     assert size < limit
+
+
+async def test_an_apps_hosts_model_sees_the_same_list(
+    sample_service: LocalService, server_for: Callable[..., MCPServer]
+) -> None:
+    server = server_for(sample_service)
+    plain, _ = await tools_list_size(server)
+    hosted, per_tool = await tools_list_size(server, apps_host=True)
+    async with Client(server, extensions=[advertise(EXTENSION_ID, {"mimeTypes": [APP_MIME_TYPE]})]) as client:
+        everything = [
+            t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in (await client.list_tools()).tools
+        ]
+    print(
+        f"\nApps host: {hosted:,} characters its model sees, {len(json.dumps(everything)):,} listed with app-only tools"
+    )
+    assert hosted == plain < 15_000
+    assert "view_series" in per_tool and not any(name.startswith("viewer_") for name in per_tool)
 
 
 READ_ONLY_BEFORE_PLANES = 11_889  # read-only tools/list before planes, measurements and comparisons came

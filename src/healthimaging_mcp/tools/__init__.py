@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from . import changes, datastores, export, frames, image_sets, imports, measurements, metadata, overview, plans, tags
+from . import (
+    changes,
+    datastores,
+    export,
+    frames,
+    image_sets,
+    imports,
+    measurements,
+    metadata,
+    overview,
+    plans,
+    tags,
+    viewer,
+)
 from .registry import Toolset
 
 TOOLSETS: list[Toolset] = [
@@ -17,4 +30,5 @@ TOOLSETS: list[Toolset] = [
     changes.toolset,
     plans.toolset,
     tags.toolset,
+    viewer.toolset,
 ]

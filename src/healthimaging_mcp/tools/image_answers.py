@@ -29,6 +29,11 @@ class Pictured(ToolOutput):
     def show(self, data: bytes, mime_type: str) -> None:
         self._image = (data, mime_type)
 
+    @property
+    def image(self) -> tuple[bytes, str] | None:
+        """The picture shown (encoded bytes, MIME type), if any."""
+        return self._image
+
     def extra_content(self) -> list[ContentBlock]:
         if self._image is None:
             return []

@@ -99,7 +99,7 @@ def measure_image(
 ) -> Measurement:
     """Measure in real units (HU for CT) on a plane as get_image_frame shows it: point value, line length, circle/
     rectangle/polygon stats and area, or a region grown from a seed within value_range (mL)."""
-    _check_arguments(shape, points, radius_mm, value_range)
+    check_arguments(shape, points, radius_mm, value_range)
     datastore_id = rt.resolve_datastore(datastore_id)
     source = open_volume(rt, datastore_id, image_set_id, None, series_instance_uid)
     chosen = plane or acquisition_plane(source)
@@ -107,6 +107,19 @@ def measure_image(
     if given.shape[1] == 3 and position_mm is None:
         position_mm = float(given[0 if shape == "region" else slice(None), PLANES[chosen].axis].mean())
     view = view_plane(source, chosen, position=position_mm)
+    return measure_on(view, shape, given, radius_mm, value_range, include_image=include_image)
+
+
+def measure_on(
+    view: PlaneView,
+    shape: Shape,
+    given: np.ndarray,
+    radius_mm: float | None,
+    value_range: list[float] | None,
+    *,
+    include_image: bool = False,
+) -> Measurement:
+    """A measurement on a sampled plane, `given` as (column, row) pixels of its grid or (x, y, z) patient mm."""
     grid = view.grid
     if given.shape[1] == 3:
         pixels, _ = grid.to_pixels(given)
@@ -133,7 +146,7 @@ def measure_image(
     return answer
 
 
-def _check_arguments(
+def check_arguments(
     shape: Shape, points: list[list[float]], radius_mm: float | None, value_range: list[float] | None
 ) -> None:
     low, high = _POINTS_NEEDED.get(shape, (1, 1))

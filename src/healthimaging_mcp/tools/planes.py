@@ -14,7 +14,7 @@ from ..errors import HealthImagingError, invalid
 from ..imaging.montage import MAX_BYTES, MIN_TILE, side_by_side
 from ..imaging.orientation import label_scale_for
 from ..imaging.reformat import Plane, PlaneGrid, PlaneSamples, Projection, nearest_plane, plane_grid, sample_plane
-from ..imaging.render import DisplayImage, encode_image, picture, to_display
+from ..imaging.render import DisplayImage, ImageFormat, encode_image, picture, to_display
 from ..imaging.window import WindowSpec, modality_units
 from ..runtime import Runtime
 from .common import ID_PATTERN
@@ -202,13 +202,29 @@ def plane_caption(view: PlaneView, shown: tuple[int, int], window: DisplayImage)
     return " · ".join(p for p in parts if p) + notes(view)
 
 
+@dataclass(frozen=True)
+class RenderedView:
+    """A plane as shown: the encoded picture, its size and the window that made it."""
+
+    data: bytes
+    width: int
+    height: int
+    display: DisplayImage
+
+
+def render_view(view: PlaneView, window: WindowSpec, max_size: int, image_format: ImageFormat) -> RenderedView:
+    """The plane windowed, fitted in max_size, with orientation letters, encoded."""
+    display = view.display(window)
+    image = picture(display, view.attributes, max_size)
+    height, width = image.shape[:2]
+    return RenderedView(encode_image(image, image_format), width, height, display)
+
+
 def plane_answer(rt: Runtime, source: SeriesVolume, request: PlaneRequest, delivery: Delivery) -> FrameAnswer:
     """get_image_frame for a plane of the series volume."""
     view = requested_view(source, request)
-    display = view.display(delivery.window)
-    image = picture(display, view.attributes, delivery.max_size)
-    data = encode_image(image, delivery.image_format)
-    height, width = image.shape[:2]
+    rendered = render_view(view, delivery.window, delivery.max_size, delivery.image_format)
+    data, display, width, height = rendered.data, rendered.display, rendered.width, rendered.height
     answer = FrameAnswer(
         caption=plane_caption(view, (width, height), display),
         width=width,

@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 log = logging.getLogger(__name__)
+ToolFn = TypeVar("ToolFn", bound=Callable[..., Any])
 
 # The spec ignores the other hints of a read-only tool and openWorldHint defaults to true: 73 characters a tool saved.
 READ_ONLY = ToolAnnotations(read_only_hint=True)
@@ -59,6 +60,7 @@ class ToolSpec:
     fn: Callable[..., Any]
     annotations: ToolAnnotations
     writes: bool
+    meta: dict[str, Any] | None = None  # the tool's `_meta` (e.g. the MCP Apps view it opens)
 
 
 class Toolset:
@@ -67,10 +69,10 @@ class Toolset:
     def __init__(self) -> None:
         self.specs: list[ToolSpec] = []
 
-    def tool(self, annotations: ToolAnnotations) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def tool(self, annotations: ToolAnnotations, *, meta: dict[str, Any] | None = None) -> Callable[[ToolFn], ToolFn]:
+        def decorate(fn: ToolFn) -> ToolFn:
             writes = not annotations.read_only_hint
-            self.specs.append(ToolSpec(fn, annotations, writes))
+            self.specs.append(ToolSpec(fn, annotations, writes, meta))
             return fn
 
         return decorate
@@ -119,6 +121,7 @@ def build_tools(runtime: Runtime, toolsets: list[Toolset], *, allow_write: bool)
                 name=spec.fn.__name__,
                 description=inspect.getdoc(spec.fn),
                 annotations=spec.annotations,
+                meta=spec.meta,
             )
             strict = create_model(
                 tool.fn_metadata.arg_model.__name__, __base__=(StrictArguments, tool.fn_metadata.arg_model)

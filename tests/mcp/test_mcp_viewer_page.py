@@ -1,0 +1,84 @@
+"""The viewer page shipped in the package: built from viewer/src (the committed file is what the source builds, the
+source type-checks), self-contained, and under a CSP that allows exactly its own inline script and style."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from healthimaging_mcp.apps.viewer import viewer_html
+
+VIEWER = Path(__file__).resolve().parents[2] / "viewer"
+
+
+def missing_node_tools() -> str | None:
+    """What building the viewer lacks on this machine (CI installs it: .ci/run)."""
+    if shutil.which("node") is None:
+        return "node is not installed"
+    if not (VIEWER / "node_modules" / "esbuild").is_dir():
+        return "viewer/node_modules is missing (npm ci in viewer/)"
+    return None
+
+
+def require(missing: str | None) -> None:
+    """Skip for want of `missing` tools, except in CI, which must run everything."""
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI runs the viewer's tests: {missing}")
+        pytest.skip(missing)
+
+
+def inline(tag: str, html: str) -> str:
+    (body,) = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    return body
+
+
+def sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+def test_the_csp_allows_the_pages_own_script_and_style_and_nothing_else() -> None:
+    html = viewer_html()
+    (policy,) = re.findall(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', html)
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    assert directives == {
+        "default-src": "'none'",
+        "script-src": sha256(inline("script", html)),
+        "style-src": sha256(inline("style", html)),
+        "img-src": "data: blob:",
+        "connect-src": "'none'",
+        "base-uri": "'none'",
+        "form-action": "'none'",
+    }
+
+
+def test_the_page_loads_nothing_from_anywhere() -> None:
+    html = viewer_html()
+    assert len(re.findall(r"<script\b", html)) == 1 and "<script>" in html  # inline, no src
+    assert not re.search(r"<(link|img|iframe|object|embed|base)\b", html)
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", inline("style", html))
+
+
+def test_the_committed_page_is_what_the_source_builds() -> None:
+    require(missing_node_tools())
+    check = subprocess.run(["node", "build.mjs", "--check"], cwd=VIEWER, capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+
+
+def test_the_source_type_checks() -> None:
+    require(missing_node_tools())
+    tsc = subprocess.run(
+        [str(VIEWER / "node_modules" / ".bin" / "tsc"), "--noEmit", "-p", "."],
+        cwd=VIEWER,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tsc.returncode == 0, tsc.stdout[-3000:]
