@@ -164,7 +164,7 @@ async def _export_table(service: LocalService, ct: ImageSetRef, root: Path, opti
 
 async def _pacing_table(service: LocalService, datastore_id: str, writes: int, root: Path) -> Table:
     settings = bench_settings(
-        service.endpoint, root / "out", allow_write=True, write_rate_per_second=PACING_RATE, state_key="bench"
+        service.endpoint, root / "out", allow_write=True, write_rate_per_second=PACING_RATE, state_key="be" * 32
     )
     moments: list[float] = []
 

@@ -31,7 +31,7 @@ def archive(slow_service: LocalService) -> PatientArchive:
 @pytest.fixture
 def eraser(server_for: Callable[..., MCPServer], archive: PatientArchive) -> Callable[..., MCPServer]:
     def build(**overrides: Any) -> MCPServer:
-        return server_for(archive.service, allow_write=True, write_rate_per_second=20, state_key="k", **overrides)
+        return server_for(archive.service, allow_write=True, write_rate_per_second=20, state_key="6b" * 32, **overrides)
 
     return build
 

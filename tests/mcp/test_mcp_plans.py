@@ -20,7 +20,7 @@ from healthimaging_mcp.local.service import LocalService
 
 pytestmark = pytest.mark.anyio
 
-KEY = "plan-test-key"
+KEY = "p1" * 32  # a replica secret is at least 32 bytes
 
 
 @pytest.fixture
@@ -188,7 +188,7 @@ async def test_bad_plans_get_typed_errors_and_change_nothing(
             "mixed": await call(client, "change_image_sets", {"plan": handle, "erase": True}),
         }
         allowed = await plan_of(client, {**RENAME, "max_image_sets": 6})
-    async with Client(writer(state_key="another-key")) as client:
+    async with Client(writer(state_key="a2" * 32)) as client:
         results["other key"] = await call(client, "change_image_sets", {"plan": handle})
     expected = {"unknown patient": "not_found"}
     for name, result in results.items():

@@ -16,8 +16,8 @@ PAYLOAD = {"d": "a" * 32, "i": [["b" * 32, 3]], "s": {"PatientName": "DOE^JANE"}
 
 
 def test_a_configured_key_is_the_same_on_every_replica() -> None:
-    first, second = plan_key(Settings(state_key="shared")), plan_key(Settings(state_key="shared"))
-    assert first == second != plan_key(Settings(state_key="other"))
+    first, second = plan_key(Settings(state_key="5e" * 32)), plan_key(Settings(state_key="5e" * 32))
+    assert first == second != plan_key(Settings(state_key="07" * 32))
     assert open_handle(second, seal(first, PAYLOAD)) == PAYLOAD
 
 
@@ -36,7 +36,7 @@ def test_without_a_key_the_process_makes_one_and_says_so(caplog: pytest.LogCaptu
 
 
 def test_handles_hide_their_content_and_refuse_any_change() -> None:
-    key = plan_key(Settings(state_key="k"))
+    key = plan_key(Settings(state_key="6b" * 32))
     handle = seal(key, PAYLOAD)
     assert "DOE" not in handle and "a" * 32 not in handle
     assert handle_id(handle) == handle_id(handle) and handle_id(handle).startswith("plan-")
@@ -45,4 +45,4 @@ def test_handles_hide_their_content_and_refuse_any_change() -> None:
             open_handle(key, bad)
         assert refused.value.error_type.value == "validation_error"
     with pytest.raises(HealthImagingError):
-        open_handle(plan_key(Settings(state_key="other")), handle)
+        open_handle(plan_key(Settings(state_key="07" * 32)), handle)
