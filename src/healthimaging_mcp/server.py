@@ -29,7 +29,7 @@ from .resources import register_resources
 from .runtime import Runtime
 from .settings import LogLevel, Settings
 from .tools import TOOLSETS
-from .tools.registry import build_tools
+from .tools.registry import build_tools, publishes_output_schema
 from .tools.schemas import compact_input, compact_output
 
 INSTRUCTIONS = """\
@@ -77,6 +77,7 @@ class HealthImagingServer(MCPServer[Any]):
         self.runtime = runtime
         self._scopes = scope_names(settings)
         self._needs = {tool.name: required_capability(tool.annotations) for tool in tools}
+        self._shapes_published = {tool.name for tool in tools if publishes_output_schema(tool)}
         self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
         register_resources(self, runtime)
         self.custom_route(HEALTH_PATH, methods=["GET"], include_in_schema=False)(_health)
@@ -88,7 +89,11 @@ class HealthImagingServer(MCPServer[Any]):
             tool.model_copy(
                 update={
                     "input_schema": compact_input(tool.input_schema),
-                    "output_schema": tool.output_schema and compact_output(tool.output_schema),
+                    "output_schema": (
+                        compact_output(tool.output_schema)
+                        if tool.output_schema and tool.name in self._shapes_published
+                        else None
+                    ),
                 }
             )
             for tool in tools

@@ -1,6 +1,7 @@
 """What tools/list costs the model's context: read-only under 15,000 characters, with writes under 26,000; the
 tools that see like a radiologist and the whole-patient tools within their shares; an MCP Apps host's model sees
-the same list (the viewer's app-only tools are the host's)."""
+the same list (the viewer's app-only tools are the host's). Patterns, and the output schemas of write tools and
+picture answers, are not published (tools/schemas.py, tools/registry.py)."""
 
 from __future__ import annotations
 

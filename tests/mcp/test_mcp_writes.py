@@ -21,6 +21,7 @@ async def test_create_datastore_makes_a_usable_datastore(
     mode: str, fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
     async with Client(server_for(fresh_service, allow_write=True), mode=mode) as client:
+        listed = {tool.name: tool for tool in (await client.list_tools()).tools}
         created = await call(
             client,
             "create_datastore",
@@ -34,6 +35,8 @@ async def test_create_datastore_makes_a_usable_datastore(
         described = await call(client, "get_datastore", {"datastore_id": datastore_id})
         tags = await call(client, "list_tags_for_resource", {"resource_arn": ok(described)["arn"]})
     assert f"Datastore {datastore_id} created" in assert_short_rendering(created)
+    # Write tools publish no output schema (read once; it would cost every conversation) yet answer structured.
+    assert listed["create_datastore"].output_schema is None and ok(created)["status"]
     props = fresh_service.client().get_datastore(datastoreId=datastore_id)["datastoreProperties"]
     assert props["datastoreName"] == "research-2024"
     assert props["losslessStorageFormat"] == "JPEG_2000_LOSSLESS"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 from mcp.types import ContentBlock, ImageContent
@@ -24,6 +24,7 @@ SaveKind = Literal["rendered", "encoded", "pixels", "modality"]
 class Pictured(ToolOutput):
     """An answer that may carry a picture: an image block after the text block."""
 
+    publishes_shape: ClassVar[bool] = False  # the caption says what the structured content holds
     _image: tuple[bytes, str] | None = PrivateAttr(default=None)
 
     def show(self, data: bytes, mime_type: str) -> None:

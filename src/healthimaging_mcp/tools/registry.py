@@ -16,7 +16,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
@@ -46,6 +46,7 @@ class ToolOutput(BaseModel):
     """Base of every tool answer: structured content, plus `render()` for the text block."""
 
     model_config = ConfigDict(extra="forbid")
+    publishes_shape: ClassVar[bool] = True  # tools/list shows its output schema when the tool is read-only
 
     def render(self) -> str:
         return self.model_dump_json(exclude_none=True)
@@ -107,6 +108,15 @@ class StrictArguments(ArgModelBase):
             if isinstance(item, float) and not math.isfinite(item):
                 raise PydanticCustomError("non_finite_number", "Not a finite number (NaN and Infinity are refused)")
         return value
+
+
+def publishes_output_schema(tool: Tool) -> bool:
+    """Whether tools/list shows the tool's output schema: read tools answering data do (a model plans further calls
+    on their fields); write tools and picture answers do not (read once, or a caption says it all), which saves every
+    conversation about 3,000 characters. The answers carry the same structured content either way."""
+    output_model = tool.fn_metadata.output_model
+    shaped = getattr(output_model, "publishes_shape", True)
+    return bool(tool.annotations and tool.annotations.read_only_hint and shaped)
 
 
 def build_tools(runtime: Runtime, toolsets: list[Toolset], *, allow_write: bool) -> list[Tool]:

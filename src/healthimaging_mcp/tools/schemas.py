@@ -2,29 +2,26 @@
 
 Every tools/list costs context in every conversation, so the schemas are compacted on the way out:
 generated titles, `null` alternatives and `default: null` go (an omitted argument means "not given"),
-string length limits and the patterns of IDs, UIDs and version numbers go (the server instructions state the ID
-format once, the others are self-evident; the server still validates them and explains violations), and output
-schemas
-keep their top-level fields with types while nested objects are described by their type only (the
-structured content carries the details; fields without a value are left out of it). The server still
-validates arguments and answers against the full models.
+string length limits and patterns go (the server instructions state the ID format once, descriptions say what
+else a value looks like; the server still validates arguments and explains violations), and output schemas keep
+their top-level fields with types while nested objects are described by their type only (the structured content
+carries the details; fields without a value are left out of it). The server still validates arguments and
+answers against the full models.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .common import ID_PATTERN, UID_PATTERN, VERSION_PATTERN
-
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA = ("items", "not")
 _NULL = {"type": "null"}
-_UNPUBLISHED_PATTERNS = {ID_PATTERN, UID_PATTERN, VERSION_PATTERN}
+_UNPUBLISHED_INPUT = {"title", "minLength", "maxLength", "pattern", "patternProperties", "propertyNames"}
 
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
-    """An input schema without titles, null alternatives, `default: null` and string length limits."""
-    compact: dict[str, Any] = _compact(schema, drop={"title", "minLength", "maxLength"})
+    """An input schema without titles, null alternatives, `default: null`, string length limits and patterns."""
+    compact: dict[str, Any] = _compact(schema, drop=_UNPUBLISHED_INPUT)
     return compact
 
 
@@ -43,7 +40,7 @@ def _compact(schema: Any, drop: set[str]) -> Any:
         return schema
     out: dict[str, Any] = {}
     for key, value in schema.items():
-        if key in drop or (key == "default" and value is None) or (key == "pattern" and value in _UNPUBLISHED_PATTERNS):
+        if key in drop or (key == "default" and value is None):
             continue
         if key in ("properties", "$defs"):
             out[key] = {name: _compact(sub, drop) for name, sub in value.items()}
