@@ -5,11 +5,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from dicom_views_testdata import SAGITTAL, document_of, json_length, make_document, make_instance, make_series
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.dicom.views.build import series_detail, summarize
 from healthimaging_mcp.dicom.views.models import ViewError
+from tests.support.dicom_views_testdata import (
+    SAGITTAL,
+    document_of,
+    json_length,
+    make_document,
+    make_instance,
+    make_series,
+)
 
 # --- summary -------------------------------------------------------------------------------------------
 

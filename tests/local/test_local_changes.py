@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
-from local_helpers import OTHER_SERIES, SPEC, Store, frame_ids, only, updates
-from local_testdata import series
+
+from tests.support.local_kit import OTHER_SERIES, SPEC, Store, frame_ids, only, updates
+from tests.support.local_testdata import series
 
 
 def test_update_writes_a_new_version_and_keeps_the_old_one(loaded: tuple[Store, str]) -> None:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 from dicomweb_client import DICOMwebClient
-from local_dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
-from local_helpers import Store, updates
-from local_testdata import SeriesSpec, series
 from requests import HTTPError
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.local.store.lookups import datastore_row
+from tests.support.dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
+from tests.support.local_kit import Store, updates
+from tests.support.local_testdata import SeriesSpec, series
 
 STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
 PATIENT_NAME, PATIENT_ID, STUDY_DATE, STUDY_DESCRIPTION = "00100010", "00100020", "00080020", "00081030"

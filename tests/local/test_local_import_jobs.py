@@ -13,13 +13,14 @@ from typing import Any
 
 import pydicom
 import pytest
-from local_helpers import Store
-from local_samples import write_samples
-from local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, part10, series
 from pydicom.data import get_testdata_file
 from pydicom.uid import JPEGLSLossless
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.local_kit import Store
+from tests.support.local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, series
+from tests.support.samples import write_samples
 
 ROLE = "arn:aws:iam::123456789012:role/HealthImagingImportRole"
 PRIVATE_SYNTAX = "1.3.6.1.4.1.9590.100.1.2.999"  # a vendor's private compression: no decoder here

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from local_helpers import Store, strict_client, update_document
-from local_testdata import SeriesSpec, series
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import Store, strict_client, update_document
+from tests.support.local_testdata import SeriesSpec, series
 
 ROLE = "arn:aws:iam::123456789012:role/ImportRole"
 SORTS: list[dict[str, str] | None] = [

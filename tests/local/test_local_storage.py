@@ -16,11 +16,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from local_helpers import Store, read_metadata, update_document
-from local_testdata import CORRUPT_DICOM, SeriesSpec, part10, series
 
 from healthimaging_mcp.cli import main
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.local_kit import Store, read_metadata, update_document
+from tests.support.local_testdata import CORRUPT_DICOM, SeriesSpec, series
 
 ROLE = "arn:aws:iam::123456789012:role/ImportRole"
 SECOND = SeriesSpec(key="series-b", series_number=2)

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from local_http import raw_request
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.raw_http import raw_request
 
 ID = re.compile(r"[0-9a-z]{32}")
 IMAGE_SET_ARN = re.compile(r"arn:aws:medical-imaging:us-east-1:\d{12}:datastore/([0-9a-z]{32})/imageset/([0-9a-z]{32})")

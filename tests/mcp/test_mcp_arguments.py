@@ -12,7 +12,16 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
-from mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, call, error_of, settings_for, single_attempt_server
+
+from tests.support.mcp_testkit import (
+    MODES,
+    READ_TOOLS,
+    WRITE_TOOLS,
+    call,
+    error_of,
+    settings_for,
+    single_attempt_server,
+)
 
 pytestmark = pytest.mark.anyio
 

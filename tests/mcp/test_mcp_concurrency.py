@@ -10,9 +10,10 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, LatencyProxy, call, ok
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.latency_proxy import LatencyProxy
+from tests.support.mcp_testkit import MODES, call, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -7,7 +7,9 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, WritableStore, call, error_of, ok, text_of
+
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -11,17 +11,6 @@ from botocore.exceptions import ClientError
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
-from mcp_testkit import (
-    MODES,
-    UNKNOWN_ID,
-    WritableStore,
-    call,
-    error_of,
-    ok,
-    settings_for,
-    single_attempt_server,
-    text_of,
-)
 
 import healthimaging_mcp.tools.image_sets as image_sets_module
 from healthimaging_mcp.aws.errors import from_aws
@@ -30,6 +19,9 @@ from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.middleware import SDK_TOOL_FAILURE, SDK_UNKNOWN_TOOL, typed_sdk_failure
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.tools.registry import bind
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, call, error_of, ok, settings_for, single_attempt_server, text_of
 
 pytestmark = pytest.mark.anyio
 

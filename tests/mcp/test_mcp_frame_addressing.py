@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import call, error_of, images_of, ok
 
-from enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, frame_pixels, part10, shared_number_series
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.tools.frame_pipeline import slice_target
 from healthimaging_mcp.tools.frames import tile_labels
+from tests.support.dicom_files import part10
+from tests.support.enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, frame_pixels, shared_number_series
+from tests.support.mcp_testkit import call, error_of, images_of, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, call, error_of, images_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, call, error_of, images_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 

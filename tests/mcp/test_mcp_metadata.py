@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, WritableStore, assert_short_rendering, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import HealthImagingServer
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -10,23 +10,13 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import TextResourceContents
-from mcp_testkit import MODES, call, error_of, images_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, call, error_of, images_of, ok, text_of
+from tests.support.sample_phi import assert_no_phi
 
 pytest.importorskip("healthimaging_mcp.dicom.phi")
 pytestmark = pytest.mark.anyio
-
-# The identifying values of the sample patient DEMO^ALICE and her CT study, in every spelling the data uses.
-ALICE_PHI = ("DEMO^ALICE", "PAT-ALICE-001", "19680314", "1968-03-14", "ACC24031201", "DEMO^REFERRER", "CT1001")
-
-
-def assert_no_phi(*texts: str) -> None:
-    for text in texts:
-        for value in ALICE_PHI:
-            assert value not in text, (
-                f"{value} leaked: ...{text[max(0, text.find(value) - 80) : text.find(value) + 40]}"
-            )
 
 
 def everything(result) -> str:

@@ -13,9 +13,10 @@ import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp_testkit import PATIENT, PatientArchive, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.mcp_testkit import ok, text_of
 
 pytestmark = pytest.mark.anyio
 

@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, READ_TOOLS, assert_short_rendering, call, ok, page_through, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, READ_TOOLS, assert_short_rendering, call, ok, page_through, text_of
 
 pytestmark = pytest.mark.anyio
 

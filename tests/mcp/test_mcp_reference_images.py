@@ -14,13 +14,14 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import call, images_of, ok
 
 from healthimaging_mcp.dicom.values import find_value
 from healthimaging_mcp.imaging.orientation import draw_edge_labels, edge_labels
 from healthimaging_mcp.imaging.resample import resize
 from healthimaging_mcp.local.service import LocalService
-from reference_pipeline import _read, pydicom_data_dir, reference_display, reference_frames
+from tests.support.dicom_files import pydicom_data_dir
+from tests.support.mcp_testkit import call, images_of, ok
+from tests.support.reference_pipeline import read_reference, reference_display, reference_frames
 
 pytestmark = pytest.mark.anyio
 
@@ -69,7 +70,7 @@ async def test_pydicom_data_files_render_like_the_reference_through_the_service(
             document = json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))
             ((instance,),) = [s["Instances"].values() for s in document["Study"]["Series"].values()]
             frame_ids = [frame["ID"] for frame in instance["ImageFrames"]]
-            ds = _read(path)
+            ds = read_reference(path)
             last = len(frame_ids) - 1
             references = reference_frames(ds, path, sorted({0, last}), len(frame_ids))
             for index in sorted({0, last}):

@@ -9,7 +9,9 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.shared.exceptions import MCPError
 from mcp.types import TextResourceContents
-from mcp_testkit import MODES, UNKNOWN_ID
+
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_testkit import MODES
 
 pytestmark = pytest.mark.anyio
 

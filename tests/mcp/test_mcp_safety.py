@@ -8,7 +8,10 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, Asker, WritableStore, call, error_of, ok, text_of
+
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, Asker, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 

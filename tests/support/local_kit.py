@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from local_testdata import SeriesSpec, part10
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.local.imports.batch import ImportReport, Loader
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.local_testdata import SeriesSpec
 
-MISSING_ID = "0" * 32
+UNKNOWN_ID = "0" * 32
 SPEC = SeriesSpec()
 OTHER_SERIES = SeriesSpec(key="series-b", series_number=2)
 STATUS = {

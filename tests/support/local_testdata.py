@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, CTImageStorage, generate_uid
+
+from tests.support.dicom_files import with_meta
 
 
 def test_uid(*parts: object) -> UID:
@@ -88,13 +89,7 @@ def ct_instance(spec: SeriesSpec, number: int, *, size: int = 8, frames: int = 1
     if frames > 1:
         ds.NumberOfFrames = frames
     ds.PixelData = pixels.tobytes()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    ds.preamble = b"\x00" * 128
-    return ds
+    return with_meta(ds)
 
 
 def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: str, fragments: list[bytes]) -> Dataset:
@@ -109,12 +104,6 @@ def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: str, f
 
 def series(spec: SeriesSpec, count: int, *, start: int = 1, frames: int = 1) -> list[Dataset]:
     return [ct_instance(spec, number, frames=frames) for number in range(start, start + count)]
-
-
-def part10(ds: Dataset) -> bytes:
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 CORRUPT_DICOM = b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\xff\xff" + b"garbage"
