@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -307,13 +308,12 @@ def test_search_follows_updates_copies_and_deletes(store: Store) -> None:
 
 
 def test_a_search_cannot_see_an_image_set_write_that_rolled_back(store: Store) -> None:
-    def fail(conn: Any, image_set_id: str) -> None:
+    def fail(conn: sqlite3.Connection, image_set_id: str) -> None:
         raise OSError("disk full")
 
-    store.service.backend.image_sets.write_fault = fail
-    report = store.load(series(A_CT, 1))
+    with store.service.backend.image_sets.faulting(fail):
+        report = store.load(series(A_CT, 1))
     assert report.failures and not report.image_sets
-    store.service.backend.image_sets.write_fault = None
     assert dicomweb_client(store.service, store.datastore_id).search_for_instances() == []
 
 

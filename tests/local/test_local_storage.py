@@ -67,9 +67,7 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         assert client.list_tags_for_resource(resourceArn=arn)["tags"] == {"keep": "me"}
 
 
-def test_a_failed_commit_leaves_no_half_image_set(
-    fresh_service: LocalService, moto_s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_commit_leaves_no_half_image_set(fresh_service: LocalService, moto_s3: Any) -> None:
     store = Store(fresh_service)
     bucket = "crash-" + os.urandom(4).hex()
     moto_s3.create_bucket(Bucket=bucket)
@@ -82,19 +80,19 @@ def test_a_failed_commit_leaves_no_half_image_set(
         if document_series[0] == SECOND.series_uid:
             raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(fresh_service.backend.image_sets, "write_fault", crash_on_second_series)
-    job_id = store.client.start_dicom_import_job(
-        datastoreId=store.datastore_id,
-        dataAccessRoleArn=ROLE,
-        inputS3Uri=f"s3://{bucket}/in/",
-        outputS3Uri=f"s3://{bucket}/out/",
-    )["jobId"]
-    deadline = time.monotonic() + 30
-    while (props := store.client.get_dicom_import_job(datastoreId=store.datastore_id, jobId=job_id)["jobProperties"])[
-        "jobStatus"
-    ] not in ("COMPLETED", "FAILED"):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    with fresh_service.backend.image_sets.faulting(crash_on_second_series):
+        job_id = store.client.start_dicom_import_job(
+            datastoreId=store.datastore_id,
+            dataAccessRoleArn=ROLE,
+            inputS3Uri=f"s3://{bucket}/in/",
+            outputS3Uri=f"s3://{bucket}/out/",
+        )["jobId"]
+        deadline = time.monotonic() + 30
+        while (
+            props := store.client.get_dicom_import_job(datastoreId=store.datastore_id, jobId=job_id)["jobProperties"]
+        )["jobStatus"] not in ("COMPLETED", "FAILED"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
     assert props["jobStatus"] == "COMPLETED"
     (summary,) = store.search()
     assert summary["DICOMTags"]["DICOMSeriesInstanceUID"] == SeriesSpec().series_uid
@@ -107,7 +105,6 @@ def test_a_failed_commit_leaves_no_half_image_set(
     lines = [json.loads(line) for line in failures.splitlines()]
     assert {line["inputFile"].split("/")[1] for line in lines} == {"2"}
     assert {line["exception"]["exceptionType"] for line in lines} == {"InternalServerException"}
-    monkeypatch.undo()
     store.load(series(SECOND, 2))  # the same files import cleanly once storage works again
     assert len(store.search()) == 2
 

@@ -153,6 +153,7 @@ async def test_throttling_that_outlasts_the_retries_is_throttled(mode: str, quic
     assert error["type"] == "throttled"
     assert error["aws_error_code"] == "ThrottlingException"
     assert "wait" in error["next_step"]
+    assert faults.fired("SearchImageSets") == 1, "the service must have throttled the one attempt"
 
 
 async def test_a_single_throttle_is_retried_transparently(read_server: MCPServer, faults, sample_facts) -> None:
