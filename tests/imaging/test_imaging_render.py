@@ -5,7 +5,7 @@ import base64
 import imagecodecs
 import numpy as np
 import pytest
-from pydicom.pixels import apply_color_lut
+from pydicom.pixels.processing import apply_color_lut
 
 from healthimaging_mcp.imaging.codecs import decode_frame, encode_lossless
 from healthimaging_mcp.imaging.palette import apply_palette

@@ -216,7 +216,7 @@ def test_include_study_image_sets_updates_every_primary_image_set_of_the_study(l
             }
         ),
     )
-    target, other = store.metadata(image_set_id), store.metadata(other_id)
-    assert target["Study"]["Series"][SPEC.series_uid]["DICOM"]["SeriesDescription"] == "TARGET ONLY"
-    assert target["Patient"]["DICOM"]["PatientName"] == other["Patient"]["DICOM"]["PatientName"] == "STUDY^WIDE"
+    changed, other = store.metadata(image_set_id), store.metadata(other_id)
+    assert changed["Study"]["Series"][SPEC.series_uid]["DICOM"]["SeriesDescription"] == "TARGET ONLY"
+    assert changed["Patient"]["DICOM"]["PatientName"] == other["Patient"]["DICOM"]["PatientName"] == "STUDY^WIDE"
     assert store.image_set(other_id)["versionId"] == "3"

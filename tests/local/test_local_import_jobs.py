@@ -14,6 +14,7 @@ from typing import Any
 import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.dataelem import RawDataElement
 from pydicom.uid import JPEGLSLossless
 
 from healthimaging_mcp.local.service import LocalService
@@ -232,7 +233,9 @@ TRUNCATION_SOURCES = ("CT_small.dcm", "rtdose.dcm", "JPEG-lossy.dcm", "examples_
 
 def truncated_copies(data: bytes) -> dict[str, bytes]:
     """Copies cut short inside Pixel Data (mid-value), and the first / all but the last 3,000 bytes."""
-    element = pydicom.dcmread(io.BytesIO(data)).get_item("PixelData")
+    element: object = pydicom.dcmread(io.BytesIO(data)).get_item("PixelData")
+    assert isinstance(element, RawDataElement)  # not read yet: where its value starts is known
+    assert element.value is not None
     cuts = {"mid-pixels": data[: element.value_tell + len(element.value) // 2]}
     if len(data) > 6000:
         cuts |= {"first-3000": data[:3000], "minus-3000": data[:-3000]}

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +139,7 @@ def test_local_serve_prints_its_endpoint_answers_boto3_and_stops_on_signals(
             aws_secret_access_key="serve-secret",
             config=Config(inject_host_prefix=False),
         )
-        datastore_id = client.create_datastore(datastoreName="served")["datastoreId"]
+        datastore_id = client.create_datastore(datastoreName="served", clientToken=str(uuid.uuid4()))["datastoreId"]
         assert client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreName"] == "served"
         process.send_signal(stop_signal)
         stdout, _ = process.communicate(timeout=20)

@@ -22,6 +22,7 @@ from tests.support.mcp_testkit import (
     settings_for,
     single_attempt_server,
 )
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +64,7 @@ async def test_every_tool_refuses_unknown_arguments_and_lists_the_accepted_ones(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_reproduced_unknown_arguments_are_refused_on_real_data(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     # `plane` was the first reproduced case; get_image_frame accepts it since issue 9 (reformats).
     frame = {"image_set_id": sample_facts.ct_image_set_id, "view": "coronal", "include_image": False}
@@ -141,12 +142,12 @@ async def test_bad_file_names_are_refused_and_never_logged(
     tool: str,
     parameter: str,
     read_server: MCPServer,
-    sample_facts,
+    sample_facts: SampleFacts,
     output_root: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    base = {"image_set_id": sample_facts.ct_image_set_id}
+    base: dict[str, Any] = {"image_set_id": sample_facts.ct_image_set_id}
     if tool == "get_image_frame":
         base |= {"include_image": False, "max_size": 64}
     async with Client(read_server) as client:

@@ -18,6 +18,7 @@ from healthimaging_mcp.http_security import is_loopback
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.settings import Settings
 from tests.support.mcp_testkit import READ_TOOLS, error_of, ok
+from tests.support.samples import SampleFacts
 from tests.support.server_processes import child_env, free_port, launch, stop
 
 pytestmark = pytest.mark.anyio
@@ -34,7 +35,7 @@ def http_server(sample_service: LocalService) -> Iterator[str]:
         stop(process)
 
 
-async def test_streamable_http_serves_the_tools(http_server: str, sample_facts) -> None:
+async def test_streamable_http_serves_the_tools(http_server: str, sample_facts: SampleFacts) -> None:
     async with Client(f"{http_server}/mcp") as client:
         tools = (await client.list_tools()).tools
         search = await client.call_tool("search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 50})

@@ -44,9 +44,9 @@ async def test_an_apply_killed_midway_resumes_without_repeating_or_skipping(
     first_progress: list[float] = []
     killed = anyio.Event()
 
-    async def kill_after_two(done: float, total: float | None, message: str | None) -> None:
-        first_progress.append(done)
-        if done >= 2 and not killed.is_set():
+    async def kill_after_two(progress: float, total: float | None, message: str | None) -> None:
+        first_progress.append(progress)
+        if progress >= 2 and not killed.is_set():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the server process this test started
             killed.set()
 
@@ -61,8 +61,12 @@ async def test_an_apply_killed_midway_resumes_without_repeating_or_skipping(
                     )
                 )
                 arguments = {"plan": planned["plan"], "confirm": planned["plan_id"]}
+
+                async def run_plan() -> None:
+                    await s.call_tool("change_image_sets", arguments, progress_callback=kill_after_two)
+
                 async with anyio.create_task_group() as group:
-                    group.start_soon(s.call_tool, "change_image_sets", arguments, None, kill_after_two)
+                    group.start_soon(run_plan)
                     await killed.wait()
                     group.cancel_scope.cancel()
         except Exception:  # the connection dies with the server
@@ -74,8 +78,8 @@ async def test_an_apply_killed_midway_resumes_without_repeating_or_skipping(
 
     resumed_progress: list[float] = []
 
-    async def record(done: float, total: float | None, message: str | None) -> None:
-        resumed_progress.append(done)
+    async def record(progress: float, total: float | None, message: str | None) -> None:
+        resumed_progress.append(progress)
 
     second = server(slow_service, tmp_path / "second.pid")
     async with stdio_client(second) as (read, write), ClientSession(read, write) as session:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
+from pydicom.dataset import Dataset
 
 from healthimaging_mcp.dicom.values import find_value
 from healthimaging_mcp.imaging.orientation import draw_edge_labels, edge_labels
@@ -41,14 +42,14 @@ FILES = (
 MAX_MEAN_DIFFERENCE = 1.0  # grey levels, after both images went through the same resampling
 
 
-def _label_mask(ds, index: int, shape: tuple[int, ...]) -> np.ndarray:
+def _label_mask(ds: Dataset, index: int, shape: tuple[int, ...]) -> np.ndarray:
     """Pixels the orientation letters may cover (True), for a cross-sectional image; else none."""
     labels = edge_labels(find_value(ds, "ImageOrientationPatient", index))
     if labels is None:
         return np.zeros(shape[:2], dtype=bool)
     dark, light = np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8)
-    changed = (draw_edge_labels(dark, labels) != dark) | (draw_edge_labels(light, labels) != light)
-    return changed if changed.ndim == 2 else changed.any(axis=2)
+    changed: np.ndarray = (draw_edge_labels(dark, labels) != dark) | (draw_edge_labels(light, labels) != light)
+    return changed if changed.ndim == 2 else np.any(changed, axis=2)
 
 
 @pytest.mark.skipif(pydicom_data_dir() is None, reason="pydicom-data is not installed")

@@ -21,6 +21,7 @@ from mcp.client.stdio import stdio_client
 
 from healthimaging_mcp.local.service import LocalService
 from tests.support.mcp_testkit import READ_TOOLS, error_of, ok, text_of
+from tests.support.samples import SampleFacts
 from tests.support.server_processes import child_env
 
 pytestmark = pytest.mark.anyio
@@ -31,7 +32,7 @@ def server_params(*args: str) -> StdioServerParameters:
 
 
 async def test_endpoint_mode_over_stdio_lists_searches_and_reports_errors(
-    sample_service: LocalService, sample_facts
+    sample_service: LocalService, sample_facts: SampleFacts
 ) -> None:
     params = server_params("--endpoint-url", sample_service.endpoint, "--region", "us-east-1")
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:

@@ -13,7 +13,8 @@ from tests.support.viewer_build import VIEWER, missing_node_tools, require
 
 
 def inline(tag: str, html: str) -> str:
-    (body,) = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    bodies: list[str] = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    (body,) = bodies
     return body
 
 

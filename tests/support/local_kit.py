@@ -119,11 +119,12 @@ def updates(updatable: dict[str, Any] | None = None, removable: dict[str, Any] |
 
 
 def only(store: Store, series_uid: str = SPEC.series_uid, primary: bool = True) -> str:
-    return next(
+    image_set_id: str = next(
         s["imageSetId"]
         for s in store.search()
         if s["DICOMTags"]["DICOMSeriesInstanceUID"] == series_uid and s["isPrimary"] is primary
     )
+    return image_set_id
 
 
 def frame_ids(document: dict[str, Any]) -> list[str]:

@@ -92,10 +92,10 @@ def ct_instance(spec: SeriesSpec, number: int, *, size: int = 8, frames: int = 1
     return with_meta(ds)
 
 
-def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: str, fragments: list[bytes]) -> Dataset:
+def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: UID | str, fragments: list[bytes]) -> Dataset:
     """An instance whose pixel data is `fragments` encapsulated under `transfer_syntax` (not decodable as such)."""
     ds = ct_instance(spec, number)
-    ds.file_meta.TransferSyntaxUID = transfer_syntax
+    ds.file_meta.TransferSyntaxUID = UID(transfer_syntax)
     ds.PixelData = encapsulate(fragments)
     ds["PixelData"].VR = "OB"
     ds.NumberOfFrames = len(fragments)

@@ -83,8 +83,9 @@ def images_of(result: CallToolResult) -> list[ImageContent]:
 def ok(result: CallToolResult) -> dict[str, Any]:
     """The structured content of a successful call."""
     assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
 
 
 def error_of(result: CallToolResult) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, pixel_array
-from pydicom.pixels.processing import apply_windowing
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
+from pydicom.pixels.utils import pixel_array
 from pydicom.uid import ImplicitVRLittleEndian
 
 from healthimaging_mcp.imaging.codecs import decode_frame
@@ -83,7 +83,8 @@ def frame_view(ds: Dataset, index: int) -> Dataset:
         if element.keyword != "PixelData":
             flat.add(copy.copy(element))
     flat.file_meta = ds.file_meta
-    flat.set_original_encoding(*ds.original_encoding, ds.original_character_set)
+    implicit_vr, little_endian = ds.original_encoding
+    flat.set_original_encoding(implicit_vr, little_endian, ds.original_character_set)
     if ds.original_encoding[1] is False:
         for channel in ("Red", "Green", "Blue"):
             keyword = f"{channel}PaletteColorLookupTableData"
