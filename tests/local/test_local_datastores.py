@@ -54,7 +54,8 @@ def test_the_arn_carries_the_callers_region(fresh_service: LocalService) -> None
     client = fresh_service.client(region="eu-west-1")
     datastore_id = client.create_datastore(datastoreName="dublin")["datastoreId"]
     arn = client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreArn"]
-    assert DATASTORE_ARN.fullmatch(arn)["region"] == "eu-west-1"  # type: ignore[index]
+    match = DATASTORE_ARN.fullmatch(arn)
+    assert match is not None and match["region"] == "eu-west-1"
 
 
 def test_create_datastore_is_idempotent_per_client_token(fresh_service: LocalService) -> None:

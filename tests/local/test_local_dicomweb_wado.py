@@ -23,7 +23,7 @@ from healthimaging_mcp.local.dicomweb.multipart import decode as decode_multipar
 from healthimaging_mcp.local.service import LocalService
 from tests.support.dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
 from tests.support.local_kit import Store, updates
-from tests.support.local_testdata import SeriesSpec, ct_instance, encapsulated_instance, series, test_uid
+from tests.support.local_testdata import SeriesSpec, ct_instance, encapsulated_instance, series, synthetic_uid
 from tests.support.raw_http import RawResponse
 
 ELE = "1.2.840.10008.1.2.1"
@@ -48,8 +48,8 @@ def with_private_values(ds: Dataset) -> Dataset:
 
 def fresh_identity(ds: Dataset, key: str) -> Dataset:
     """A bundled test file moved into a study and series of its own (they share UIDs otherwise)."""
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = test_uid("wado-study", key), test_uid("wado-series", key)
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = test_uid("wado-sop", key)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = synthetic_uid("wado-study", key), synthetic_uid("wado-series", key)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = synthetic_uid("wado-sop", key)
     ds.PatientID = f"PAT-{key}"
     return ds
 

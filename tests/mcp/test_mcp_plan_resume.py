@@ -17,6 +17,7 @@ from mcp.client.stdio import stdio_client
 from healthimaging_mcp.local.service import LocalService
 from tests.support.mcp_stores import PATIENT, PatientArchive
 from tests.support.mcp_testkit import ok, text_of
+from tests.support.server_processes import child_env
 
 pytestmark = pytest.mark.anyio
 
@@ -30,8 +31,7 @@ SERVER = (
 
 
 def server(service: LocalService, pid_file: Path) -> StdioServerParameters:
-    keep = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME", "TMPDIR", "LANG")}
-    env = {**keep, "HEALTHIMAGING_MCP_STATE_KEY": "resume-key", "HEALTHIMAGING_MCP_WRITE_RATE": "4"}
+    env = child_env(HEALTHIMAGING_MCP_STATE_KEY="resume-key-" + "0" * 32, HEALTHIMAGING_MCP_WRITE_RATE="4")
     arguments = ["--endpoint-url", service.endpoint, "--region", "us-east-1", "--allow-write"]
     return StdioServerParameters(command=sys.executable, args=["-c", SERVER, str(pid_file), *arguments], env=env)
 

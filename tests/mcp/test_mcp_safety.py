@@ -12,7 +12,18 @@ from mcp.server.mcpserver import MCPServer
 from healthimaging_mcp.local.service import LocalService
 from tests.support.local_kit import UNKNOWN_ID
 from tests.support.mcp_stores import WritableStore
-from tests.support.mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, Asker, call, error_of, ok, text_of
+from tests.support.mcp_testkit import (
+    ELICIT_ACTIONS,
+    MODES,
+    READ_TOOLS,
+    WRITE_TOOLS,
+    Asker,
+    ElicitAction,
+    call,
+    error_of,
+    ok,
+    text_of,
+)
 from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
@@ -66,9 +77,9 @@ async def test_write_mode_offers_every_tool_with_honest_annotations(
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("action", ["accept", "decline", "cancel"])
+@pytest.mark.parametrize("action", ELICIT_ACTIONS)
 async def test_delete_image_set_asks_the_user(
-    mode: str, action: str, store: WritableStore, server_for: Callable[..., MCPServer]
+    mode: str, action: ElicitAction, store: WritableStore, server_for: Callable[..., MCPServer]
 ) -> None:
     image_set_id = store.image_set_ids[0]
     asker = Asker(action)

@@ -13,12 +13,9 @@ from pydicom.uid import UID, CTImageStorage, generate_uid
 from tests.support.dicom_files import with_meta
 
 
-def test_uid(*parts: object) -> UID:
+def synthetic_uid(*parts: object) -> UID:
     """A deterministic UID, so re-importing the same synthetic file gives the same UIDs."""
     return generate_uid(entropy_srcs=["local-conformance", *(str(p) for p in parts)])
-
-
-test_uid.__test__ = False  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -39,14 +36,14 @@ class SeriesSpec:
 
     @property
     def study_uid(self) -> str:
-        return str(test_uid("study", self.study_key))
+        return str(synthetic_uid("study", self.study_key))
 
     @property
     def series_uid(self) -> str:
-        return str(test_uid("series", self.study_key, self.key))
+        return str(synthetic_uid("series", self.study_key, self.key))
 
     def sop_uid(self, number: int) -> str:
-        return str(test_uid("instance", self.study_key, self.key, number))
+        return str(synthetic_uid("instance", self.study_key, self.key, number))
 
 
 def ct_instance(spec: SeriesSpec, number: int, *, size: int = 8, frames: int = 1) -> Dataset:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from botocore.config import Config
 from mcp import Client
@@ -17,6 +17,8 @@ from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.settings import Settings
 
+ElicitAction = Literal["accept", "decline", "cancel"]
+ELICIT_ACTIONS: tuple[ElicitAction, ...] = ("accept", "decline", "cancel")
 MODES = ["auto", "legacy"]
 ERROR_TYPES = {
     "validation_error",
@@ -156,12 +158,12 @@ def single_attempt_server(settings: Settings) -> MCPServer:
 class Asker:
     """An elicitation callback answering every question with `action`, remembering the questions."""
 
-    def __init__(self, action: str) -> None:
-        self.action = action
+    def __init__(self, action: ElicitAction) -> None:
+        self.action: ElicitAction = action
         self.questions: list[str] = []
 
     async def __call__(self, context: Any, params: Any) -> ElicitResult:
         self.questions.append(params.message)
         if self.action == "accept":
             return ElicitResult(action="accept", content={"confirm": True})
-        return ElicitResult(action=self.action)  # type: ignore[arg-type]
+        return ElicitResult(action=self.action)
