@@ -24,19 +24,23 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
 
 @pytest.fixture(scope="session")
-def sample_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalService]:
-    """A running local service seeded with the sample collection; treat it as read-only."""
+def seeded_samples(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalService, SeedResult]]:
+    """A running local service seeded with the sample collection, and what the seeding made."""
     service = LocalService(tmp_path_factory.mktemp("sample-service"))
     seed = seed_samples(service.backend)
-    service.seed = seed  # type: ignore[attr-defined]
     with service:
-        yield service
+        yield service, seed
 
 
 @pytest.fixture(scope="session")
-def sample_seed(sample_service: LocalService) -> SeedResult:
-    seed: SeedResult = sample_service.seed  # type: ignore[attr-defined]
-    return seed
+def sample_service(seeded_samples: tuple[LocalService, SeedResult]) -> LocalService:
+    """The running local service with the sample collection; treat it as read-only."""
+    return seeded_samples[0]
+
+
+@pytest.fixture(scope="session")
+def sample_seed(seeded_samples: tuple[LocalService, SeedResult]) -> SeedResult:
+    return seeded_samples[1]
 
 
 @pytest.fixture(scope="session")

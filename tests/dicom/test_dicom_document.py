@@ -69,8 +69,10 @@ def test_frames_read_ids_ranges_sizes_and_full_resolution_checksum(view: ImageSe
 
 
 def test_missing_or_null_stored_transfer_syntax_means_htj2k_lossless(view: ImageSetDocument) -> None:
-    assert view.instance("2.25.299").stored_transfer_syntax_uid == DEFAULT_STORED_TRANSFER_SYNTAX_UID  # null
-    assert view.instance("2.25.301").stored_transfer_syntax_uid == DEFAULT_STORED_TRANSFER_SYNTAX_UID  # absent
+    null, absent = view.instance("2.25.299"), view.instance("2.25.301")
+    assert null is not None and absent is not None
+    assert null.stored_transfer_syntax_uid == DEFAULT_STORED_TRANSFER_SYNTAX_UID
+    assert absent.stored_transfer_syntax_uid == DEFAULT_STORED_TRANSFER_SYNTAX_UID
 
 
 def test_lookups_by_frame_id_sop_uid_and_number(view: ImageSetDocument) -> None:
@@ -79,10 +81,12 @@ def test_lookups_by_frame_id_sop_uid_and_number(view: ImageSetDocument) -> None:
     series, instance, frame = found
     assert (series.uid, instance.sop_uid, frame.index) == (MR, "2.25.301", 1)
     assert view.find_frame("0" * 32) is None
-    assert view.instance("2.25.203").instance_number == 3
+    third, ct = view.instance("2.25.203"), view.series_by_uid(CT)
+    assert third is not None and ct is not None
+    assert third.instance_number == 3
     assert view.instance("nope") is None
-    assert [i.sop_uid for i in view.series_by_uid(CT).instances_by_number(2)] == ["2.25.221", "2.25.222"]
-    assert view.series_by_uid(CT).instances_by_number(42) == []
+    assert [i.sop_uid for i in ct.instances_by_number(2)] == ["2.25.221", "2.25.222"]
+    assert ct.instances_by_number(42) == []
 
 
 def test_frame_at_walks_frames_in_display_order(view: ImageSetDocument) -> None:

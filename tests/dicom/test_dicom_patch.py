@@ -70,7 +70,7 @@ def test_empty_objects_remove_whole_instances_and_series(document: Doc, pristine
 
 
 def test_removing_the_last_instance_removes_its_series(document: Doc) -> None:
-    removable = {"Study": {"Series": {MR: {"Instances": {"2.25.301": {}}}}}}
+    removable: dict[str, Any] = {"Study": {"Series": {MR: {"Instances": {"2.25.301": {}}}}}}
     result = apply_updates(document, None, removable, force=False)
     assert MR not in result["Study"]["Series"]
 

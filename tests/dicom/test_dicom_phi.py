@@ -267,7 +267,7 @@ def test_models_are_redacted_into_models_of_the_same_type() -> None:
 
 
 def test_dicom_json_elements_keep_their_vr_and_lose_their_values() -> None:
-    dicomweb = {
+    dicomweb: dict[str, Any] = {
         "00100010": {"vr": "PN", "Value": [{"Alphabetic": "DOE^JANE"}]},
         "00100020": {"vr": "LO", "Value": ["PAT-0001"]},
         "00291010": {"vr": "PN", "Value": [{"Alphabetic": "PRIVATE^PERSON"}]},

@@ -5,11 +5,18 @@ from __future__ import annotations
 import time
 
 import pytest
-from dicom_views_testdata import SAGITTAL, document_of, json_length, make_document, make_instance, make_series
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.dicom.views.build import series_detail, summarize
 from healthimaging_mcp.dicom.views.models import ViewError
+from tests.support.dicom_views_testdata import (
+    SAGITTAL,
+    document_of,
+    json_length,
+    make_document,
+    make_instance,
+    make_series,
+)
 
 # --- summary -------------------------------------------------------------------------------------------
 
@@ -156,7 +163,7 @@ def test_budget_stops_a_page_early_and_the_next_offset_continues_it() -> None:
     assert first.next_offset == first.returned
     assert json_length(first) <= 2500
     seen = [row.sop_instance_uid for row in first.instances]
-    offset = first.next_offset
+    offset: int | None = first.next_offset
     while offset is not None:
         page = series_detail(doc, "2.25.5", offset=offset, limit=50, budget_chars=2500)
         assert json_length(page) <= 2500

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from dicom_views_testdata import document_of, json_length, make_document, make_series
 
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.dicom.values import iso_date, iso_time
@@ -11,6 +10,7 @@ from healthimaging_mcp.dicom.views.budget import fit_to_budget, shorten_value
 from healthimaging_mcp.dicom.views.build import instance_detail, series_detail, summarize
 from healthimaging_mcp.dicom.views.models import ViewError
 from healthimaging_mcp.dicom.views.text import render_instance_detail, render_series_detail, render_summary
+from tests.support.dicom_views_testdata import document_of, json_length, make_document, make_series
 
 # --- instance detail -----------------------------------------------------------------------------------
 

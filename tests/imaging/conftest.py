@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from imaging_testdata import read_bundled
 from pydicom.dataset import Dataset
+
+from tests.support.dicom_files import read_bundled
 
 
 @pytest.fixture

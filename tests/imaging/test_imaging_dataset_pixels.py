@@ -8,7 +8,6 @@ from collections.abc import Callable
 import numpy as np
 import pydicom
 import pytest
-from imaging_testdata import PYDICOM_FILES, read_bundled
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.imaging.codecs import FrameDecodeError, decode_frame, encode_lossless
@@ -20,6 +19,7 @@ from healthimaging_mcp.imaging.dataset_pixels import (
     transfer_syntax_of,
 )
 from healthimaging_mcp.imaging.syntaxes import NATIVE_SYNTAXES, RLE_LOSSLESS
+from tests.support.dicom_files import PYDICOM_FILES, read_bundled
 
 #: Bundled files with Pixel Data that cannot be decoded, and why (pydicom cannot decode them either).
 UNDECODABLE = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reference_pipeline import Comparison, compare_all, pydicom_data_dir, table
+from tests.support.dicom_files import pydicom_data_dir
+from tests.support.reference_pipeline import Comparison, compare_all, table
 
 #: Differences allowed: lossy JPEG decoded by libjpeg-turbo (ours) and by libjpeg (the reference) differ by a
 #: level or two on a few pixels; lossless paths must match to rounding.

@@ -5,8 +5,7 @@ import base64
 import imagecodecs
 import numpy as np
 import pytest
-from imaging_testdata import read_bundled
-from pydicom.pixels import apply_color_lut
+from pydicom.pixels.processing import apply_color_lut
 
 from healthimaging_mcp.imaging.codecs import decode_frame, encode_lossless
 from healthimaging_mcp.imaging.palette import apply_palette
@@ -18,6 +17,7 @@ from healthimaging_mcp.imaging.render import (
     to_display,
 )
 from healthimaging_mcp.imaging.window import WindowSpec
+from tests.support.dicom_files import read_bundled
 
 CT = {
     "PhotometricInterpretation": "MONOCHROME2",

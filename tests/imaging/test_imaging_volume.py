@@ -18,7 +18,7 @@ from healthimaging_mcp.imaging.volume import (
     put_slice,
     shared_rescale,
 )
-from volume_testdata import Sphere, SyntheticCT, tilted
+from tests.support.volume_testdata import Sphere, SyntheticCT, tilted
 
 BALL = Sphere((4.0, -3.0, 5.0), 10.0, 300.0)  # its poles half-way between slices, as likely as any place
 

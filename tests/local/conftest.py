@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from local_helpers import SPEC, Store, only, read_metadata
-from local_testdata import series
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import SPEC, Store, only, read_metadata
+from tests.support.local_testdata import series
 
 
 @pytest.fixture(scope="session")

@@ -6,8 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
-from local_helpers import OTHER_SERIES, SPEC, Store, frame_ids, only, updates
-from local_testdata import series
+
+from tests.support.local_kit import OTHER_SERIES, SPEC, Store, frame_ids, only, updates
+from tests.support.local_testdata import series
 
 
 def test_update_writes_a_new_version_and_keeps_the_old_one(loaded: tuple[Store, str]) -> None:
@@ -215,7 +216,7 @@ def test_include_study_image_sets_updates_every_primary_image_set_of_the_study(l
             }
         ),
     )
-    target, other = store.metadata(image_set_id), store.metadata(other_id)
-    assert target["Study"]["Series"][SPEC.series_uid]["DICOM"]["SeriesDescription"] == "TARGET ONLY"
-    assert target["Patient"]["DICOM"]["PatientName"] == other["Patient"]["DICOM"]["PatientName"] == "STUDY^WIDE"
+    changed, other = store.metadata(image_set_id), store.metadata(other_id)
+    assert changed["Study"]["Series"][SPEC.series_uid]["DICOM"]["SeriesDescription"] == "TARGET ONLY"
+    assert changed["Patient"]["DICOM"]["PatientName"] == other["Patient"]["DICOM"]["PatientName"] == "STUDY^WIDE"
     assert store.image_set(other_id)["versionId"] == "3"

@@ -6,8 +6,9 @@ import json
 from datetime import datetime
 
 import pytest
-from local_helpers import SPEC, Store, frame_ids, only, updates
-from local_testdata import SeriesSpec, ct_instance, series
+
+from tests.support.local_kit import SPEC, Store, frame_ids, only, updates
+from tests.support.local_testdata import SeriesSpec, ct_instance, series
 
 
 def test_copy_to_a_new_image_set_carries_metadata_and_frames(loaded: tuple[Store, str]) -> None:

@@ -10,13 +10,13 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from local_helpers import Store, strict_client
-from local_http import raw_request
-from local_testdata import SeriesSpec, series
 
 from healthimaging_mcp.imaging.codecs import decode_frame
 from healthimaging_mcp.imaging.dataset_pixels import iter_frames
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import Store, strict_client
+from tests.support.local_testdata import SeriesSpec, series
+from tests.support.raw_http import raw_request
 
 DATASTORE_ARN = re.compile(r"arn:aws:medical-imaging:(?P<region>[a-z0-9-]+):\d{12}:datastore/(?P<id>[0-9a-z]{32})")
 
@@ -54,7 +54,8 @@ def test_the_arn_carries_the_callers_region(fresh_service: LocalService) -> None
     client = fresh_service.client(region="eu-west-1")
     datastore_id = client.create_datastore(datastoreName="dublin")["datastoreId"]
     arn = client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreArn"]
-    assert DATASTORE_ARN.fullmatch(arn)["region"] == "eu-west-1"  # type: ignore[index]
+    match = DATASTORE_ARN.fullmatch(arn)
+    assert match is not None and match["region"] == "eu-west-1"
 
 
 def test_create_datastore_is_idempotent_per_client_token(fresh_service: LocalService) -> None:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from dicomweb_client import DICOMwebClient
-from local_dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
-from local_helpers import Store, updates
-from local_testdata import SeriesSpec, series
 from requests import HTTPError
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.local.store.lookups import datastore_row
+from tests.support.dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
+from tests.support.local_kit import Store, updates
+from tests.support.local_testdata import SeriesSpec, series
 
 STUDY_UID, SERIES_UID, SOP_UID = "0020000D", "0020000E", "00080018"
 PATIENT_NAME, PATIENT_ID, STUDY_DATE, STUDY_DESCRIPTION = "00100010", "00100020", "00080020", "00081030"
@@ -307,13 +308,12 @@ def test_search_follows_updates_copies_and_deletes(store: Store) -> None:
 
 
 def test_a_search_cannot_see_an_image_set_write_that_rolled_back(store: Store) -> None:
-    def fail(conn: Any, image_set_id: str) -> None:
+    def fail(conn: sqlite3.Connection, image_set_id: str) -> None:
         raise OSError("disk full")
 
-    store.service.backend.image_sets.write_fault = fail
-    report = store.load(series(A_CT, 1))
+    with store.service.backend.image_sets.faulting(fail):
+        report = store.load(series(A_CT, 1))
     assert report.failures and not report.image_sets
-    store.service.backend.image_sets.write_fault = None
     assert dicomweb_client(store.service, store.datastore_id).search_for_instances() == []
 
 

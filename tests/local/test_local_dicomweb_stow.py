@@ -13,14 +13,15 @@ import numpy as np
 import pydicom
 import pytest
 from dicomweb_client import DICOMwebClient
-from local_dicomweb import dicomweb_client, first, values
-from local_helpers import Store
-from local_http import RawResponse, raw_request
-from local_testdata import NOT_DICOM, SeriesSpec, ct_instance, part10, series
 from pydicom.dataset import Dataset
 from requests import HTTPError
 
 from healthimaging_mcp.local.dicomweb.multipart import Part, encode
+from tests.support.dicom_files import part10
+from tests.support.dicomweb import dicomweb_client, first, values
+from tests.support.local_kit import Store
+from tests.support.local_testdata import NOT_DICOM, SeriesSpec, ct_instance, series
+from tests.support.raw_http import RawResponse, raw_request
 
 SPEC = SeriesSpec(key="stow")
 CONFLICT = SeriesSpec(key="stow", patient_id="PAT-CONFLICT")

@@ -13,10 +13,6 @@ import numpy as np
 import pydicom
 import pytest
 from dicomweb_client import DICOMwebClient
-from local_dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
-from local_helpers import Store, updates
-from local_http import RawResponse
-from local_testdata import SeriesSpec, ct_instance, encapsulated_instance, series, test_uid
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.encaps import generate_fragments
@@ -25,6 +21,10 @@ from pydicom.uid import UID, generate_uid
 from healthimaging_mcp.imaging.codecs import decode_frame
 from healthimaging_mcp.local.dicomweb.multipart import decode as decode_multipart
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicomweb import dicomweb_client, dicomweb_get, first, json_body, values
+from tests.support.local_kit import Store, updates
+from tests.support.local_testdata import SeriesSpec, ct_instance, encapsulated_instance, series, synthetic_uid
+from tests.support.raw_http import RawResponse
 
 ELE = "1.2.840.10008.1.2.1"
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
@@ -48,8 +48,8 @@ def with_private_values(ds: Dataset) -> Dataset:
 
 def fresh_identity(ds: Dataset, key: str) -> Dataset:
     """A bundled test file moved into a study and series of its own (they share UIDs otherwise)."""
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = test_uid("wado-study", key), test_uid("wado-series", key)
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = test_uid("wado-sop", key)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = synthetic_uid("wado-study", key), synthetic_uid("wado-series", key)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = synthetic_uid("wado-sop", key)
     ds.PatientID = f"PAT-{key}"
     return ds
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from local_helpers import MISSING_ID, Store, expect_error, strict_client, update_document
-from local_http import raw_request
-from local_testdata import SeriesSpec, series
 
 from healthimaging_mcp.local.http.routes import service_model
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import UNKNOWN_ID, Store, expect_error, strict_client, update_document
+from tests.support.local_testdata import SeriesSpec, series
+from tests.support.raw_http import raw_request
 
-DATASTORE_ARN = "arn:aws:medical-imaging:us-east-1:000000000000:datastore/" + MISSING_ID
-IMAGE_SET = {"datastoreId": "BAD", "imageSetId": MISSING_ID}
+DATASTORE_ARN = "arn:aws:medical-imaging:us-east-1:000000000000:datastore/" + UNKNOWN_ID
+IMAGE_SET = {"datastoreId": "BAD", "imageSetId": UNKNOWN_ID}
 # One call per operation whose datastore id (or ARN, or name) breaks the model's pattern.
 BAD_CALLS: dict[str, dict[str, Any]] = {
     "CreateDatastore": {"datastoreName": "no spaces allowed"},
@@ -31,7 +31,7 @@ BAD_CALLS: dict[str, dict[str, Any]] = {
     "SearchImageSets": {"datastoreId": "BAD"},
     "GetImageSet": IMAGE_SET,
     "GetImageSetMetadata": IMAGE_SET,
-    "GetImageFrame": {**IMAGE_SET, "imageFrameInformation": {"imageFrameId": MISSING_ID}},
+    "GetImageFrame": {**IMAGE_SET, "imageFrameInformation": {"imageFrameId": UNKNOWN_ID}},
     "ListImageSetVersions": IMAGE_SET,
     "UpdateImageSetMetadata": {
         **IMAGE_SET,
@@ -40,7 +40,7 @@ BAD_CALLS: dict[str, dict[str, Any]] = {
     },
     "CopyImageSet": {
         "datastoreId": "BAD",
-        "sourceImageSetId": MISSING_ID,
+        "sourceImageSetId": UNKNOWN_ID,
         "copyImageSetInformation": {"sourceImageSet": {"latestVersionId": "1"}},
     },
     "DeleteImageSet": IMAGE_SET,
@@ -79,12 +79,12 @@ def test_every_operation_refuses_bad_input_with_a_modelled_validation_exception(
 @pytest.mark.parametrize(
     ("operation", "params"),
     [
-        ("GetDatastore", {"datastoreId": MISSING_ID}),
-        ("DeleteDatastore", {"datastoreId": MISSING_ID}),
-        ("ListDICOMImportJobs", {"datastoreId": MISSING_ID}),
-        ("GetDICOMImportJob", {"datastoreId": MISSING_ID, "jobId": "abc"}),
-        ("SearchImageSets", {"datastoreId": MISSING_ID}),
-        ("GetImageSet", {"datastoreId": MISSING_ID, "imageSetId": MISSING_ID}),
+        ("GetDatastore", {"datastoreId": UNKNOWN_ID}),
+        ("DeleteDatastore", {"datastoreId": UNKNOWN_ID}),
+        ("ListDICOMImportJobs", {"datastoreId": UNKNOWN_ID}),
+        ("GetDICOMImportJob", {"datastoreId": UNKNOWN_ID, "jobId": "abc"}),
+        ("SearchImageSets", {"datastoreId": UNKNOWN_ID}),
+        ("GetImageSet", {"datastoreId": UNKNOWN_ID, "imageSetId": UNKNOWN_ID}),
         ("ListTagsForResource", {"resourceArn": DATASTORE_ARN}),
         ("TagResource", {"resourceArn": DATASTORE_ARN, "tags": {"k": "v"}}),
         ("UntagResource", {"resourceArn": DATASTORE_ARN, "tagKeys": ["k"]}),
@@ -101,9 +101,9 @@ def test_unknown_image_set_version_frame_and_job_are_not_found(
     client, datastore_id = raw_sample_client, sample_datastore_id
     image_set_id = sample_summaries[0]["imageSetId"]
     message = expect_error(
-        "ResourceNotFoundException", client.get_image_set, datastoreId=datastore_id, imageSetId=MISSING_ID
+        "ResourceNotFoundException", client.get_image_set, datastoreId=datastore_id, imageSetId=UNKNOWN_ID
     ).response["Error"]["Message"]
-    assert MISSING_ID in message
+    assert UNKNOWN_ID in message
     expect_error(
         "ResourceNotFoundException",
         client.get_image_set_metadata,
@@ -123,14 +123,14 @@ def test_unknown_image_set_version_frame_and_job_are_not_found(
         client.get_image_frame,
         datastoreId=datastore_id,
         imageSetId=image_set_id,
-        imageFrameInformation={"imageFrameId": MISSING_ID},
+        imageFrameInformation={"imageFrameId": UNKNOWN_ID},
     )
     expect_error("ResourceNotFoundException", client.get_dicom_import_job, datastoreId=datastore_id, jobId="abc123")
     image_set_arn = client.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetArn"]
     expect_error(
         "ResourceNotFoundException",
         client.list_tags_for_resource,
-        resourceArn=image_set_arn.replace(image_set_id, MISSING_ID),
+        resourceArn=image_set_arn.replace(image_set_id, UNKNOWN_ID),
     )
 
 

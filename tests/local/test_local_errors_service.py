@@ -6,11 +6,11 @@ import uuid
 from typing import Any
 
 import pytest
-from local_helpers import MISSING_ID, Store, expect_error, strict_client, update_document
-from local_http import raw_request
-from local_testdata import SeriesSpec, series
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import UNKNOWN_ID, Store, expect_error, strict_client, update_document
+from tests.support.local_testdata import SeriesSpec, series
+from tests.support.raw_http import raw_request
 
 
 def test_unsigned_requests_are_refused_by_the_front_door(sample_service: LocalService) -> None:
@@ -158,7 +158,7 @@ def test_operations_raise_only_the_errors_their_model_lists(
         client.get_image_frame,
         datastoreId=sample_datastore_id,
         imageSetId=image_set_id,
-        imageFrameInformation={"imageFrameId": MISSING_ID},
+        imageFrameInformation={"imageFrameId": UNKNOWN_ID},
     )
     assert isinstance(error, client.exceptions.NotAcceptableException)
 

@@ -8,14 +8,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from local_helpers import Store
-from local_testdata import SeriesSpec, encapsulated_instance
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.imaging.codecs import decode_frame
 from healthimaging_mcp.imaging.dataset_pixels import frame_layout, iter_frames, number_of_frames
 from healthimaging_mcp.imaging.syntaxes import stored_syntax_for
 from healthimaging_mcp.local.samples.collection import sample_datasets
+from tests.support.local_kit import Store
+from tests.support.local_testdata import SeriesSpec, encapsulated_instance
 
 BINARY_SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 MPEG2_MAIN_PROFILE = "1.2.840.10008.1.2.4.100"

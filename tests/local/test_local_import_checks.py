@@ -9,13 +9,14 @@ from typing import Any
 import imagecodecs
 import numpy as np
 import pytest
-from local_helpers import SPEC, Store, frame_ids, only
-from local_testdata import ct_instance, encapsulated_instance, part10
 from pydicom.dataset import Dataset
 from pydicom.uid import BasicTextSRStorage, JPEGLSLossless
 
 from healthimaging_mcp.imaging.codecs import EncodedFrame, encode_for_storage
 from healthimaging_mcp.local.imports import ingest
+from tests.support.dicom_files import part10
+from tests.support.local_kit import SPEC, Store, frame_ids, only
+from tests.support.local_testdata import ct_instance, encapsulated_instance
 
 
 def jpegls(ds: Dataset, size: int | None = None) -> bytes:

@@ -13,13 +13,15 @@ from typing import Any
 
 import pydicom
 import pytest
-from local_helpers import Store
-from local_samples import write_samples
-from local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, part10, series
 from pydicom.data import get_testdata_file
+from pydicom.dataelem import RawDataElement
 from pydicom.uid import JPEGLSLossless
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.local_kit import Store
+from tests.support.local_testdata import CORRUPT_DICOM, NOT_DICOM, SeriesSpec, encapsulated_instance, series
+from tests.support.samples import write_samples
 
 ROLE = "arn:aws:iam::123456789012:role/HealthImagingImportRole"
 PRIVATE_SYNTAX = "1.3.6.1.4.1.9590.100.1.2.999"  # a vendor's private compression: no decoder here
@@ -231,7 +233,9 @@ TRUNCATION_SOURCES = ("CT_small.dcm", "rtdose.dcm", "JPEG-lossy.dcm", "examples_
 
 def truncated_copies(data: bytes) -> dict[str, bytes]:
     """Copies cut short inside Pixel Data (mid-value), and the first / all but the last 3,000 bytes."""
-    element = pydicom.dcmread(io.BytesIO(data)).get_item("PixelData")
+    element: object = pydicom.dcmread(io.BytesIO(data)).get_item("PixelData")
+    assert isinstance(element, RawDataElement)  # not read yet: where its value starts is known
+    assert element.value is not None
     cuts = {"mid-pixels": data[: element.value_tell + len(element.value) // 2]}
     if len(data) > 6000:
         cuts |= {"first-3000": data[:3000], "minus-3000": data[:-3000]}

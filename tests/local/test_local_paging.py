@@ -9,10 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from local_helpers import Store, strict_client, update_document
-from local_testdata import SeriesSpec, series
+from botocore.exceptions import ClientError
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import Store, strict_client, update_document
+from tests.support.local_testdata import SeriesSpec, series
 
 ROLE = "arn:aws:iam::123456789012:role/ImportRole"
 SORTS: list[dict[str, str] | None] = [
@@ -43,15 +44,15 @@ def assert_refuses_foreign_tokens(
     call: Callable[..., dict[str, Any]], key: str, params: dict[str, Any], other: dict[str, Any]
 ) -> None:
     token = call(maxResults=1, **params)["nextToken"]
-    with pytest.raises(Exception) as info:
+    with pytest.raises(ClientError) as info:
         call(maxResults=1, nextToken=token, **other)
-    assert info.value.response["Error"]["Code"] == "ValidationException"  # type: ignore[attr-defined]
-    assert "nextToken" in info.value.response["Error"]["Message"]  # type: ignore[attr-defined]
+    assert info.value.response["Error"]["Code"] == "ValidationException"
+    assert "nextToken" in info.value.response["Error"]["Message"]
     forged_body = json.dumps({"q": "x", "p": [0, ""]}).encode()
     for forged in ("not-a-token", base64.urlsafe_b64encode(b"\x00" * 12 + forged_body).decode(), token[:-2] + "AA"):
-        with pytest.raises(Exception) as info:
+        with pytest.raises(ClientError) as info:
             call(maxResults=1, nextToken=forged, **params)
-        assert info.value.response["Error"]["Code"] == "ValidationException"  # type: ignore[attr-defined]
+        assert info.value.response["Error"]["Code"] == "ValidationException"
 
 
 def test_search_pages_through_every_sort_order(
@@ -83,8 +84,10 @@ def test_search_paginator_and_filtered_pages(sample_client: Any, sample_datastor
 
 def test_search_refuses_tokens_of_other_queries(sample_service: LocalService, sample_datastore_id: str) -> None:
     client = strict_client(sample_service)
-    asc = {"datastoreId": sample_datastore_id, "searchCriteria": {"sort": SORTS[1]}}
-    other = {"datastoreId": sample_datastore_id, "searchCriteria": {"sort": {**SORTS[1], "sortOrder": "DESC"}}}  # type: ignore[dict-item]
+    sort = SORTS[1]
+    assert sort is not None
+    asc = {"datastoreId": sample_datastore_id, "searchCriteria": {"sort": sort}}
+    other = {"datastoreId": sample_datastore_id, "searchCriteria": {"sort": {**sort, "sortOrder": "DESC"}}}
     assert_refuses_foreign_tokens(client.search_image_sets, "imageSetsMetadataSummaries", asc, other)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pydicom
 import pytest
-from local_samples import sample_summary, write_samples
 from pydicom.dataset import Dataset
 from pydicom.uid import (
     JPEG2000,
@@ -34,6 +33,7 @@ from healthimaging_mcp.local.samples.collection import (
     synth_ct_series,
 )
 from healthimaging_mcp.local.samples.phantom import LANDMARKS_MM, REFERENCE_LENGTH_MM
+from tests.support.samples import sample_summary, write_samples
 
 PHANTOM_FOLDER = "alice/ct-chest/axial-2.5mm"
 

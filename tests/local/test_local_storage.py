@@ -10,17 +10,19 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from local_helpers import Store, read_metadata, update_document
-from local_testdata import CORRUPT_DICOM, SeriesSpec, part10, series
 
 from healthimaging_mcp.cli import main
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.local_kit import Store, read_metadata, update_document
+from tests.support.local_testdata import CORRUPT_DICOM, SeriesSpec, series
 
 ROLE = "arn:aws:iam::123456789012:role/ImportRole"
 SECOND = SeriesSpec(key="series-b", series_number=2)
@@ -66,9 +68,7 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         assert client.list_tags_for_resource(resourceArn=arn)["tags"] == {"keep": "me"}
 
 
-def test_a_failed_commit_leaves_no_half_image_set(
-    fresh_service: LocalService, moto_s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_commit_leaves_no_half_image_set(fresh_service: LocalService, moto_s3: Any) -> None:
     store = Store(fresh_service)
     bucket = "crash-" + os.urandom(4).hex()
     moto_s3.create_bucket(Bucket=bucket)
@@ -81,19 +81,19 @@ def test_a_failed_commit_leaves_no_half_image_set(
         if document_series[0] == SECOND.series_uid:
             raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(fresh_service.backend.image_sets, "write_fault", crash_on_second_series)
-    job_id = store.client.start_dicom_import_job(
-        datastoreId=store.datastore_id,
-        dataAccessRoleArn=ROLE,
-        inputS3Uri=f"s3://{bucket}/in/",
-        outputS3Uri=f"s3://{bucket}/out/",
-    )["jobId"]
-    deadline = time.monotonic() + 30
-    while (props := store.client.get_dicom_import_job(datastoreId=store.datastore_id, jobId=job_id)["jobProperties"])[
-        "jobStatus"
-    ] not in ("COMPLETED", "FAILED"):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    with fresh_service.backend.image_sets.faulting(crash_on_second_series):
+        job_id = store.client.start_dicom_import_job(
+            datastoreId=store.datastore_id,
+            dataAccessRoleArn=ROLE,
+            inputS3Uri=f"s3://{bucket}/in/",
+            outputS3Uri=f"s3://{bucket}/out/",
+        )["jobId"]
+        deadline = time.monotonic() + 30
+        while (
+            props := store.client.get_dicom_import_job(datastoreId=store.datastore_id, jobId=job_id)["jobProperties"]
+        )["jobStatus"] not in ("COMPLETED", "FAILED"):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
     assert props["jobStatus"] == "COMPLETED"
     (summary,) = store.search()
     assert summary["DICOMTags"]["DICOMSeriesInstanceUID"] == SeriesSpec().series_uid
@@ -106,7 +106,6 @@ def test_a_failed_commit_leaves_no_half_image_set(
     lines = [json.loads(line) for line in failures.splitlines()]
     assert {line["inputFile"].split("/")[1] for line in lines} == {"2"}
     assert {line["exception"]["exceptionType"] for line in lines} == {"InternalServerException"}
-    monkeypatch.undo()
     store.load(series(SECOND, 2))  # the same files import cleanly once storage works again
     assert len(store.search()) == 2
 
@@ -140,7 +139,7 @@ def test_local_serve_prints_its_endpoint_answers_boto3_and_stops_on_signals(
             aws_secret_access_key="serve-secret",
             config=Config(inject_host_prefix=False),
         )
-        datastore_id = client.create_datastore(datastoreName="served")["datastoreId"]
+        datastore_id = client.create_datastore(datastoreName="served", clientToken=str(uuid.uuid4()))["datastoreId"]
         assert client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreName"] == "served"
         process.send_signal(stop_signal)
         stdout, _ = process.communicate(timeout=20)

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from local_http import raw_request
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.raw_http import raw_request
 
 ID = re.compile(r"[0-9a-z]{32}")
 IMAGE_SET_ARN = re.compile(r"arn:aws:medical-imaging:us-east-1:\d{12}:datastore/([0-9a-z]{32})/imageset/([0-9a-z]{32})")
@@ -63,7 +63,8 @@ def test_get_image_set_reports_version_strings_and_epoch_timestamps(
     assert parsed["imageSetWorkflowStatus"] in WORKFLOW_STATUSES
     assert isinstance(parsed["createdAt"], datetime) and isinstance(parsed["updatedAt"], datetime)
     assert parsed["isPrimary"] is True
-    assert IMAGE_SET_ARN.fullmatch(parsed["imageSetArn"]).groups() == (sample_datastore_id, image_set_id)  # type: ignore[union-attr]
+    arn = IMAGE_SET_ARN.fullmatch(parsed["imageSetArn"])
+    assert arn is not None and arn.groups() == (sample_datastore_id, image_set_id)
     assert parsed["ResponseMetadata"]["RequestId"] == parsed["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
     raw = raw_request(sample_service.endpoint, "POST", _path(sample_datastore_id, image_set_id, "getImageSet"))

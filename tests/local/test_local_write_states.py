@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_helpers import SPEC, Store, expect_error, frame_ids, only, update_document
-from local_testdata import series
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import SPEC, Store, expect_error, frame_ids, only, update_document
+from tests.support.local_testdata import series
 
 WRITE_SECONDS = 0.6
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_testkit import WritableStore, settings_for
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import HealthImagingServer, build_server
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import settings_for
+from tests.support.samples import SampleFacts, read_sample_facts
 
 
 @pytest.fixture
@@ -21,43 +20,9 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-@dataclass(frozen=True)
-class SampleFacts:
-    """What the seeded sample datastore holds, read with plain boto3."""
-
-    datastore_id: str
-    summaries: list[dict[str, Any]]
-    ct_image_set_id: str  # the 128-slice synthetic chest CT
-    ct_series_uid: str
-    ct_document: dict[str, Any]
-
-    @property
-    def image_set_ids(self) -> set[str]:
-        return {s["imageSetId"] for s in self.summaries}
-
-    def ct_instances(self) -> list[tuple[int, str, str]]:
-        """(instance number, SOP instance UID, image frame ID) of the CT, by instance number."""
-        series = self.ct_document["Study"]["Series"][self.ct_series_uid]["Instances"]
-        rows = [(int(i["DICOM"]["InstanceNumber"]), uid, i["ImageFrames"][0]["ID"]) for uid, i in series.items()]
-        return sorted(rows)
-
-
 @pytest.fixture(scope="session")
 def sample_facts(sample_service: LocalService, sample_datastore_id: str) -> SampleFacts:
-    client = sample_service.client()
-    summaries: list[dict[str, Any]] = []
-    for page in client.get_paginator("search_image_sets").paginate(datastoreId=sample_datastore_id):
-        summaries += page["imageSetsMetadataSummaries"]
-    ct = max(summaries, key=lambda s: s["DICOMTags"].get("DICOMNumberOfStudyRelatedInstances", 0))
-    response = client.get_image_set_metadata(datastoreId=sample_datastore_id, imageSetId=ct["imageSetId"])
-    document = json.loads(gzip.decompress(response["imageSetMetadataBlob"].read()))
-    return SampleFacts(
-        datastore_id=sample_datastore_id,
-        summaries=summaries,
-        ct_image_set_id=ct["imageSetId"],
-        ct_series_uid=ct["DICOMTags"]["DICOMSeriesInstanceUID"],
-        ct_document=document,
-    )
+    return read_sample_facts(sample_service, sample_datastore_id)
 
 
 @pytest.fixture(scope="session")

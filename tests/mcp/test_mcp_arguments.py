@@ -12,7 +12,17 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import Tool
-from mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, call, error_of, settings_for, single_attempt_server
+
+from tests.support.mcp_testkit import (
+    MODES,
+    READ_TOOLS,
+    WRITE_TOOLS,
+    call,
+    error_of,
+    settings_for,
+    single_attempt_server,
+)
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
@@ -54,7 +64,7 @@ async def test_every_tool_refuses_unknown_arguments_and_lists_the_accepted_ones(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_reproduced_unknown_arguments_are_refused_on_real_data(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     # `plane` was the first reproduced case; get_image_frame accepts it since issue 9 (reformats).
     frame = {"image_set_id": sample_facts.ct_image_set_id, "view": "coronal", "include_image": False}
@@ -132,12 +142,12 @@ async def test_bad_file_names_are_refused_and_never_logged(
     tool: str,
     parameter: str,
     read_server: MCPServer,
-    sample_facts,
+    sample_facts: SampleFacts,
     output_root: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    base = {"image_set_id": sample_facts.ct_image_set_id}
+    base: dict[str, Any] = {"image_set_id": sample_facts.ct_image_set_id}
     if tool == "get_image_frame":
         base |= {"include_image": False, "max_size": 64}
     async with Client(read_server) as client:

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp_testkit import MODES, UNKNOWN_ID, sample_identifiers, settings_for, text_of
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import build_server
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_testkit import MODES, settings_for, text_of
+from tests.support.sample_phi import sample_identifiers
 
 pytestmark = pytest.mark.anyio
 

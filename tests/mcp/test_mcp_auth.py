@@ -23,14 +23,14 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, error_of
-from oauth_issuer import DELETE, READ, WRITE, Issuer, b64url, new_key, serve_issuer
-from test_mcp_http import free_port, launch, stop
-from test_mcp_stdio import child_env
 
 from healthimaging_mcp.deploy.auth import JwtVerifier, SigningKeys
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.settings import Settings
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, error_of
+from tests.support.oauth_issuer import DELETE, READ, WRITE, Issuer, b64url, new_key, serve_issuer
+from tests.support.server_processes import child_env, free_port, launch, stop
 
 pytestmark = pytest.mark.anyio
 

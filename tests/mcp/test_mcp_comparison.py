@@ -13,10 +13,10 @@ import imagecodecs
 import numpy as np
 import pytest
 from mcp import Client
-from mcp_testkit import call, error_of, images_of, ok, text_of
-from volume_kit import Imported, imported
 
-from volume_testdata import Sphere, SyntheticCT
+from tests.support.mcp_testkit import call, error_of, images_of, ok, text_of
+from tests.support.volume_kit import Imported, imported
+from tests.support.volume_testdata import Sphere, SyntheticCT
 
 pytestmark = pytest.mark.anyio
 

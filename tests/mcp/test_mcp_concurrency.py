@@ -10,9 +10,11 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, LatencyProxy, call, ok
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.latency_proxy import LatencyProxy
+from tests.support.mcp_testkit import MODES, call, ok
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +29,7 @@ def slow_endpoint(sample_service: LocalService) -> Iterator[str]:
     proxy.close()
 
 
-def workload(sample_facts) -> list[tuple[str, dict[str, Any]]]:
+def workload(sample_facts: SampleFacts) -> list[tuple[str, dict[str, Any]]]:
     """16 calls mixing metadata reads of every image set and searches."""
     ids = sorted(sample_facts.image_set_ids)
     calls: list[tuple[str, dict[str, Any]]] = []
@@ -41,7 +43,7 @@ def workload(sample_facts) -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_sixteen_concurrent_calls_all_succeed_and_beat_sequential_calls(
-    mode: str, slow_endpoint: str, sample_facts, server_for: Callable[..., MCPServer]
+    mode: str, slow_endpoint: str, sample_facts: SampleFacts, server_for: Callable[..., MCPServer]
 ) -> None:
     # No metadata cache, so both runs do the same AWS work.
     server = server_for(slow_endpoint, metadata_cache_entries=0)

@@ -7,7 +7,10 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, WritableStore, call, error_of, ok, text_of
+
+from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +53,9 @@ async def test_the_configured_default_wins(store: WritableStore, server_for: Cal
     assert ok(datastore)["datastore_id"] == store.datastore_id != other
 
 
-async def test_no_active_datastore_says_how_to_get_one(fresh_service, server_for: Callable[..., MCPServer]) -> None:
+async def test_no_active_datastore_says_how_to_get_one(
+    fresh_service: LocalService, server_for: Callable[..., MCPServer]
+) -> None:
     async with Client(server_for(fresh_service)) as client:
         error = error_of(await call(client, "search_image_sets"))
     assert error["type"] == "not_found"

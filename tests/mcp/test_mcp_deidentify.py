@@ -14,10 +14,10 @@ import pydicom
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.samples.collection import ALICE_MR, BOB_US
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 

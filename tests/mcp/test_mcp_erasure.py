@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, PATIENT, Asker, PatientArchive, call, error_of, ok, part10, text_of
 
 from healthimaging_mcp.local.samples.collection import patient_archive
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.mcp_testkit import MODES, Asker, ElicitAction, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +42,7 @@ def eraser(server_for: Callable[..., MCPServer], archive: PatientArchive) -> Cal
 @pytest.mark.parametrize("action", ["accept", "decline"])
 async def test_erasing_a_patient_takes_two_calls_and_one_confirmation(
     mode: str,
-    action: str,
+    action: ElicitAction,
     archive: PatientArchive,
     eraser: Callable[..., MCPServer],
     tmp_path: Path,

@@ -11,25 +11,19 @@ from botocore.exceptions import ClientError
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
-from mcp_testkit import (
-    MODES,
-    UNKNOWN_ID,
-    WritableStore,
-    call,
-    error_of,
-    ok,
-    settings_for,
-    single_attempt_server,
-    text_of,
-)
 
 import healthimaging_mcp.tools.image_sets as image_sets_module
 from healthimaging_mcp.aws.errors import from_aws
 from healthimaging_mcp.errors import ErrorType
+from healthimaging_mcp.local.http.limits import FaultInjector
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.middleware import SDK_TOOL_FAILURE, SDK_UNKNOWN_TOOL, typed_sdk_failure
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.tools.registry import bind
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, call, error_of, ok, settings_for, single_attempt_server, text_of
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
@@ -85,9 +79,9 @@ async def test_an_unknown_window_is_refused_before_any_call(read_server: MCPServ
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_unknown_resources_are_not_found(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_unknown_resources_are_not_found(mode: str, read_server: MCPServer, sample_facts: SampleFacts) -> None:
     ct = sample_facts.ct_image_set_id
-    calls = [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("get_image_set", {"image_set_id": UNKNOWN_ID}),
         ("get_image_set_metadata", {"image_set_id": UNKNOWN_ID}),
         ("get_datastore", {"datastore_id": UNKNOWN_ID}),
@@ -154,16 +148,21 @@ async def test_a_stale_version_and_a_non_empty_datastore_are_conflicts(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_throttling_that_outlasts_the_retries_is_throttled(mode: str, quick_server: MCPServer, faults) -> None:
+async def test_throttling_that_outlasts_the_retries_is_throttled(
+    mode: str, quick_server: MCPServer, faults: FaultInjector
+) -> None:
     faults.add("SearchImageSets", "ThrottlingException", times=20)
     async with Client(quick_server, mode=mode) as client:
         error = error_of(await call(client, "search_image_sets", {}))
     assert error["type"] == "throttled"
     assert error["aws_error_code"] == "ThrottlingException"
     assert "wait" in error["next_step"]
+    assert faults.fired("SearchImageSets") == 1, "the service must have throttled the one attempt"
 
 
-async def test_a_single_throttle_is_retried_transparently(read_server: MCPServer, faults, sample_facts) -> None:
+async def test_a_single_throttle_is_retried_transparently(
+    read_server: MCPServer, faults: FaultInjector, sample_facts: SampleFacts
+) -> None:
     faults.add("GetImageSet", "ThrottlingException", times=1)
     async with Client(read_server) as client:
         result = await call(client, "get_image_set", {"image_set_id": sample_facts.ct_image_set_id})
@@ -173,7 +172,7 @@ async def test_a_single_throttle_is_retried_transparently(read_server: MCPServer
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_access_denied_and_internal_errors_are_typed(
-    mode: str, quick_server: MCPServer, faults, sample_facts
+    mode: str, quick_server: MCPServer, faults: FaultInjector, sample_facts: SampleFacts
 ) -> None:
     async with Client(quick_server, mode=mode) as client:
         faults.add("GetImageSet", "AccessDeniedException", message="User is not authorized to GetImageSet")

@@ -18,12 +18,13 @@ import pydicom
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, call, error_of, ok, part10, text_of
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.imaging.dataset_pixels import iter_frames
 from healthimaging_mcp.local.samples.collection import BUNDLED_FILES, load_bundled, rehome, synth_ct_series
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.mcp_testkit import MODES, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 

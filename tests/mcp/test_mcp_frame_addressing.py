@@ -4,27 +4,30 @@ an address that matches several instances is refused with the candidates, never 
 from __future__ import annotations
 
 import base64
-import gzip
-import json
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import call, error_of, images_of, ok
+from mcp.types import CallToolResult
+from pydicom.dataset import Dataset
 
-from enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, frame_pixels, part10, shared_number_series
 from healthimaging_mcp.dicom.document import ImageSetDocument
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.tools.frame_pipeline import slice_target
 from healthimaging_mcp.tools.frames import tile_labels
+from tests.support.dicom_files import part10
+from tests.support.enhanced_testdata import ENHANCED_FRAMES, enhanced_mr, frame_pixels, shared_number_series
+from tests.support.local_kit import read_metadata
+from tests.support.mcp_testkit import call, error_of, images_of, ok
 
 pytestmark = pytest.mark.anyio
 
 
-def _import(service: LocalService, datasets: list) -> tuple[str, str]:
+def _import(service: LocalService, datasets: list[Dataset]) -> tuple[str, str]:
     client = service.client()
     datastore_id = client.create_datastore(datastoreName="frames")["datastoreId"]
     files = [(f"f{i}.dcm", partial(part10, ds)) for i, ds in enumerate(datasets)]
@@ -32,9 +35,8 @@ def _import(service: LocalService, datasets: list) -> tuple[str, str]:
     return datastore_id, imported.image_set_id
 
 
-def _document(service: LocalService, datastore_id: str, image_set_id: str) -> dict:
-    blob = service.client().get_image_set_metadata(datastoreId=datastore_id, imageSetId=image_set_id)
-    return json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))
+def _document(service: LocalService, datastore_id: str, image_set_id: str) -> dict[str, Any]:
+    return read_metadata(service.client(), datastore_id, image_set_id)
 
 
 def _frame_ids(service: LocalService, datastore_id: str, image_set_id: str) -> dict[str, list[str]]:
@@ -42,7 +44,7 @@ def _frame_ids(service: LocalService, datastore_id: str, image_set_id: str) -> d
     return {sop: [f["ID"] for f in i["ImageFrames"]] for sop, i in series["Instances"].items()}
 
 
-def _picture(result) -> bytes:
+def _picture(result: CallToolResult) -> bytes:
     (image,) = images_of(result)
     return base64.b64decode(image.data)
 
@@ -56,7 +58,7 @@ async def test_every_frame_of_an_enhanced_mr_looks_the_same_however_it_is_addres
     base = {"image_set_id": image_set_id, "datastore_id": datastore_id, "max_size": 256}
     async with Client(server_for(fresh_service)) as client:
         for facts in ENHANCED_FRAMES:
-            ways = [
+            ways: list[dict[str, Any]] = [
                 {"image_frame_id": frame_ids[facts.index]},
                 {"series_instance_uid": str(ds.SeriesInstanceUID), "instance_number": 1, "frame_index": facts.index},
                 {"slice_index": facts.index},

@@ -8,53 +8,20 @@ import json
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from mcp import Client
-from mcp_testkit import READ_TOOLS, error_of, ok
-from test_mcp_stdio import child_env
 
 from healthimaging_mcp.http_security import is_loopback
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.settings import Settings
+from tests.support.mcp_testkit import READ_TOOLS, error_of, ok
+from tests.support.samples import SampleFacts
+from tests.support.server_processes import child_env, free_port, launch, stop
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def launch(
-    port: int, *args: str, address: str = "127.0.0.1", stderr: Path | None = None, **env: str
-) -> subprocess.Popen[bytes]:
-    """`healthimaging-mcp --transport http --port PORT ARGS`, once it accepts connections at `address`."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "healthimaging_mcp", "--transport", "http", "--port", str(port), *args],
-        env=child_env(**env),
-        stdout=subprocess.DEVNULL,
-        stderr=stderr.open("wb") if stderr else subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with socket.create_connection((address, port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"no HTTP listener on {address}:{port} (exit code {process.wait()})")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -68,7 +35,7 @@ def http_server(sample_service: LocalService) -> Iterator[str]:
         stop(process)
 
 
-async def test_streamable_http_serves_the_tools(http_server: str, sample_facts) -> None:
+async def test_streamable_http_serves_the_tools(http_server: str, sample_facts: SampleFacts) -> None:
     async with Client(f"{http_server}/mcp") as client:
         tools = (await client.list_tools()).tools
         search = await client.call_tool("search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 50})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import imagecodecs
@@ -10,22 +11,24 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, call, error_of, images_of, ok, text_of
+from mcp.types import CallToolResult
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, call, error_of, images_of, ok, text_of
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
 PHI = ("DEMO^ALICE", "ALICE", "PAT-ALICE-001", "1968", "ACC24031201")
 
 
-def decoded(result) -> np.ndarray:
+def decoded(result: CallToolResult) -> np.ndarray:
     (image,) = images_of(result)
     assert image.mime_type == "image/png"
     return imagecodecs.png_decode(base64.b64decode(image.data))
 
 
-def assert_patient_free(result) -> None:
+def assert_patient_free(result: CallToolResult) -> None:
     text = text_of(result) + str(ok(result).get("caption"))
     for marker in PHI:
         assert marker not in text, f"{marker} in {text!r}"
@@ -33,7 +36,7 @@ def assert_patient_free(result) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_the_default_frame_is_the_middle_slice_as_a_png_with_a_caption(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     async with Client(read_server, mode=mode) as client:
         result = await call(client, "get_image_frame", {"image_set_id": sample_facts.ct_image_set_id})
@@ -53,7 +56,7 @@ async def test_the_default_frame_is_the_middle_slice_as_a_png_with_a_caption(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_frames_are_addressed_by_instance_number_slice_index_or_frame_id(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     ct, series = sample_facts.ct_image_set_id, sample_facts.ct_series_uid
     number, sop_uid, frame_id = sample_facts.ct_instances()[10]
@@ -72,7 +75,7 @@ async def test_frames_are_addressed_by_instance_number_slice_index_or_frame_id(
     assert error["type"] == "validation_error" and "0-127" in error["message"]
 
 
-async def test_lung_and_bone_windows_show_different_pixels(read_server: MCPServer, sample_facts) -> None:
+async def test_lung_and_bone_windows_show_different_pixels(read_server: MCPServer, sample_facts: SampleFacts) -> None:
     ct = sample_facts.ct_image_set_id
     async with Client(read_server) as client:
         lung = await call(client, "get_image_frame", {"image_set_id": ct, "window": "lung"})
@@ -89,7 +92,7 @@ async def test_lung_and_bone_windows_show_different_pixels(read_server: MCPServe
     assert np.array_equal(decoded(explicit), lung_pixels)
 
 
-async def test_jpeg_and_a_smaller_size_on_request(read_server: MCPServer, sample_facts) -> None:
+async def test_jpeg_and_a_smaller_size_on_request(read_server: MCPServer, sample_facts: SampleFacts) -> None:
     async with Client(read_server) as client:
         result = await call(
             client,
@@ -108,7 +111,7 @@ async def test_jpeg_and_a_smaller_size_on_request(read_server: MCPServer, sample
 
 
 async def test_saved_files_land_in_the_output_folder_and_pixels_match_the_service(
-    read_server: MCPServer, sample_facts, sample_service: LocalService, output_root: Path
+    read_server: MCPServer, sample_facts: SampleFacts, sample_service: LocalService, output_root: Path
 ) -> None:
     ct = sample_facts.ct_image_set_id
     _, _, frame_id = sample_facts.ct_instances()[64]
@@ -136,7 +139,7 @@ async def test_saved_files_land_in_the_output_folder_and_pixels_match_the_servic
 
 
 async def test_saved_pixels_say_their_units_and_come_in_hounsfield_units_on_request(
-    read_server: MCPServer, sample_facts
+    read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     ct = sample_facts.ct_image_set_id
     async with Client(read_server) as client:
@@ -160,15 +163,16 @@ async def test_saved_pixels_say_their_units_and_come_in_hounsfield_units_on_requ
     assert error_of(colour)["type"] == "validation_error" and "no modality values" in error_of(colour)["message"]
 
 
-def _image_set_of(sample_facts, modality: str) -> str:
-    return next(
+def _image_set_of(sample_facts: SampleFacts, modality: str) -> str:
+    image_set_id: str = next(
         s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == modality
     )
+    return image_set_id
 
 
 @pytest.mark.parametrize("requested", ["../escape.png", "/etc/escape.png", "views/../../escape.png", "."])
 async def test_paths_outside_the_output_folder_are_refused(
-    read_server: MCPServer, sample_facts, output_root: Path, requested: str
+    read_server: MCPServer, sample_facts: SampleFacts, output_root: Path, requested: str
 ) -> None:
     async with Client(read_server) as client:
         result = await call(
@@ -180,7 +184,7 @@ async def test_paths_outside_the_output_folder_are_refused(
 
 
 async def test_saving_without_an_output_folder_is_refused(
-    sample_service: LocalService, sample_facts, server_for
+    sample_service: LocalService, sample_facts: SampleFacts, server_for: Callable[..., MCPServer]
 ) -> None:
     async with Client(server_for(sample_service, output_dir=None)) as client:
         result = await call(client, "get_image_frame", {"image_set_id": sample_facts.ct_image_set_id, "save_as": "x"})
@@ -190,7 +194,7 @@ async def test_saving_without_an_output_folder_is_refused(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_a_montage_tiles_evenly_spaced_frames_in_one_image(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     async with Client(read_server, mode=mode) as client:
         result = await call(
@@ -209,7 +213,7 @@ async def test_a_montage_tiles_evenly_spaced_frames_in_one_image(
     assert_patient_free(result)
 
 
-async def test_every_sample_image_set_renders(read_server: MCPServer, sample_facts) -> None:
+async def test_every_sample_image_set_renders(read_server: MCPServer, sample_facts: SampleFacts) -> None:
     """All modalities and transfer syntaxes of the sample collection come back as viewable images."""
     async with Client(read_server) as client:
         for summary in sample_facts.summaries:
@@ -223,7 +227,7 @@ async def test_every_sample_image_set_renders(read_server: MCPServer, sample_fac
 
 
 async def test_the_tool_pipeline_decodes_every_sample_file_to_its_source_pixels(
-    read_server: MCPServer, sample_facts, sample_service: LocalService, output_root: Path
+    read_server: MCPServer, sample_facts: SampleFacts, sample_service: LocalService, output_root: Path
 ) -> None:
     """Fetched through get_image_frame and saved before windowing (.npy), every frame of every sample file
     equals the source DICOM's own pixel frames bit for bit (the CT phantom: first, middle and last slice)."""
@@ -268,7 +272,7 @@ async def test_the_tool_pipeline_decodes_every_sample_file_to_its_source_pixels(
     assert checked >= 60  # 18 bundled files (several multi-frame) + 3 phantom slices
 
 
-def _sample_series(sample_facts, description: str) -> dict[str, str]:
+def _sample_series(sample_facts: SampleFacts, description: str) -> dict[str, str]:
     """get_image_frame arguments for the sample series with this description (one image set per series)."""
     from healthimaging_mcp.local.samples.collection import BUNDLED_FILES
 
@@ -279,7 +283,9 @@ def _sample_series(sample_facts, description: str) -> dict[str, str]:
     return {"image_set_id": image_set_id, "series_instance_uid": uid}
 
 
-async def test_palette_colour_renders_in_colour_with_every_window(read_server: MCPServer, sample_facts) -> None:
+async def test_palette_colour_renders_in_colour_with_every_window(
+    read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     palette = _sample_series(sample_facts, "DOPPLER PALETTE")
     async with Client(read_server) as client:
         default = await call(client, "get_image_frame", {**palette, "max_size": 800})
@@ -290,7 +296,9 @@ async def test_palette_colour_renders_in_colour_with_every_window(read_server: M
     assert np.array_equal(decoded(none), pixels) and pixels.max() == 255
 
 
-async def test_a_large_montage_stays_small_and_says_its_tiles_were_shrunk(read_server: MCPServer, sample_facts) -> None:
+async def test_a_large_montage_stays_small_and_says_its_tiles_were_shrunk(
+    read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(read_server) as client:
         result = await call(
             client,
@@ -304,7 +312,7 @@ async def test_a_large_montage_stays_small_and_says_its_tiles_were_shrunk(read_s
     assert max(ok(result)["width"], ok(result)["height"]) <= 2048
 
 
-async def test_segmentation_and_dose_montages(read_server: MCPServer, sample_facts) -> None:
+async def test_segmentation_and_dose_montages(read_server: MCPServer, sample_facts: SampleFacts) -> None:
     async with Client(read_server) as client:
         seg = await call(client, "get_series_montage", {**_sample_series(sample_facts, "LIVER SEGMENTATION")})
         dose = await call(client, "get_series_montage", {**_sample_series(sample_facts, "RT DOSE"), "count": 4})

@@ -14,23 +14,23 @@ import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult
-from mcp_testkit import (
-    MODES,
-    assert_short_rendering,
-    call,
-    error_of,
-    ok,
-    page_through,
-    part10,
-    settings_for,
-    text_of,
-)
 from pydicom.data import get_testdata_file
 
 from healthimaging_mcp.local.samples.collection import synth_ct_series
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.tools.imports import FileFailure, ImportJob, ImportOutput, redacted
+from tests.support.dicom_files import part10
+from tests.support.mcp_testkit import (
+    MODES,
+    assert_short_rendering,
+    call,
+    error_of,
+    ok,
+    page_through,
+    settings_for,
+    text_of,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.filterwarnings("ignore:Expected explicit VR")]
 

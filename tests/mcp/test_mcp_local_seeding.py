@@ -8,11 +8,11 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
-from mcp_testkit import error_of, ok
 
 from healthimaging_mcp.run import local_runtime
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.settings import Settings
+from tests.support.mcp_testkit import error_of, ok
 
 pytestmark = pytest.mark.anyio
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_mcp_http import free_port
-from test_mcp_stdio import child_env
+
+from tests.support.server_processes import child_env, free_port
 
 # Nothing listens here: these tests never get as far as HealthImaging.
 OFFLINE = "http://127.0.0.1:9"

@@ -11,16 +11,20 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, WritableStore, assert_short_rendering, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import HealthImagingServer
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, text_of
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_the_summary_describes_patient_study_and_series(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_the_summary_describes_patient_study_and_series(
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(read_server, mode=mode) as client:
         result = await call(client, "get_image_set_metadata", {"image_set_id": sample_facts.ct_image_set_id})
     data = ok(result)
@@ -38,7 +42,7 @@ async def test_the_summary_describes_patient_study_and_series(mode: str, read_se
     assert "imageSetMetadataBlob" not in text and len(json.dumps(data)) < 8000
 
 
-async def test_series_depth_pages_through_every_instance(read_server: MCPServer, sample_facts) -> None:
+async def test_series_depth_pages_through_every_instance(read_server: MCPServer, sample_facts: SampleFacts) -> None:
     ct, series = sample_facts.ct_image_set_id, sample_facts.ct_series_uid
     seen: list[str] = []
     offset, pages = 0, 0
@@ -65,7 +69,9 @@ async def test_series_depth_pages_through_every_instance(read_server: MCPServer,
     assert ok(defaulted)["series"]["instances"][0]["sop_instance_uid"] == expected[0]
 
 
-async def test_instance_depth_lists_attributes_and_selects_keywords(read_server: MCPServer, sample_facts) -> None:
+async def test_instance_depth_lists_attributes_and_selects_keywords(
+    read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     number, sop_uid, frame_id = sample_facts.ct_instances()[5]
     async with Client(read_server) as client:
         full = await call(
@@ -108,7 +114,7 @@ async def test_instance_depth_lists_attributes_and_selects_keywords(read_server:
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_instance_text_shows_the_segments_of_the_sample_segmentation(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     (seg,) = [s for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == "SEG"]
     async with Client(read_server, mode=mode) as client:
@@ -136,7 +142,7 @@ async def test_instance_text_shows_the_segments_of_the_sample_segmentation(
 
 
 async def test_a_small_budget_truncates_with_a_marker_and_paging_reaches_the_end(
-    sample_service: LocalService, sample_facts, server_for: Callable[..., MCPServer]
+    sample_service: LocalService, sample_facts: SampleFacts, server_for: Callable[..., MCPServer]
 ) -> None:
     server = server_for(sample_service, max_output_chars=1500)
     ct, series = sample_facts.ct_image_set_id, sample_facts.ct_series_uid
@@ -162,7 +168,9 @@ async def test_a_small_budget_truncates_with_a_marker_and_paging_reaches_the_end
     assert seen == [uid for _, uid, _ in sample_facts.ct_instances()]
 
 
-async def test_save_json_as_writes_the_full_document(read_server: MCPServer, sample_facts, output_root: Path) -> None:
+async def test_save_json_as_writes_the_full_document(
+    read_server: MCPServer, sample_facts: SampleFacts, output_root: Path
+) -> None:
     async with Client(read_server) as client:
         result = await call(
             client,

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, part10, text_of
 
-from conftest import SampleFacts
 from healthimaging_mcp.local.samples.collection import ARCHIVE_PATIENT, patient_archive
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.workflows import overview
+from tests.support.dicom_files import part10
+from tests.support.mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, text_of
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 

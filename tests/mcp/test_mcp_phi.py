@@ -9,27 +9,18 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp.types import TextResourceContents
-from mcp_testkit import MODES, call, error_of, images_of, ok, text_of
+from mcp.types import CallToolResult, TextResourceContents
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, call, error_of, images_of, ok, text_of
+from tests.support.sample_phi import assert_no_phi
+from tests.support.samples import SampleFacts
 
 pytest.importorskip("healthimaging_mcp.dicom.phi")
 pytestmark = pytest.mark.anyio
 
-# The identifying values of the sample patient DEMO^ALICE and her CT study, in every spelling the data uses.
-ALICE_PHI = ("DEMO^ALICE", "PAT-ALICE-001", "19680314", "1968-03-14", "ACC24031201", "DEMO^REFERRER", "CT1001")
 
-
-def assert_no_phi(*texts: str) -> None:
-    for text in texts:
-        for value in ALICE_PHI:
-            assert value not in text, (
-                f"{value} leaked: ...{text[max(0, text.find(value) - 80) : text.find(value) + 40]}"
-            )
-
-
-def everything(result) -> str:
+def everything(result: CallToolResult) -> str:
     return text_of(result) + json.dumps(result.structured_content)
 
 
@@ -40,7 +31,7 @@ def redacting(sample_service: LocalService, server_for: Callable[..., MCPServer]
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_search_answers_carry_pseudonyms_that_work_as_search_terms(
-    mode: str, redacting: MCPServer, sample_facts
+    mode: str, redacting: MCPServer, sample_facts: SampleFacts
 ) -> None:
     async with Client(redacting, mode=mode) as client:
         by_real_id = await call(client, "search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 50})
@@ -60,7 +51,7 @@ async def test_search_answers_carry_pseudonyms_that_work_as_search_terms(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_metadata_at_every_depth_is_redacted(mode: str, redacting: MCPServer, sample_facts) -> None:
+async def test_metadata_at_every_depth_is_redacted(mode: str, redacting: MCPServer, sample_facts: SampleFacts) -> None:
     ct = sample_facts.ct_image_set_id
     _, sop_uid, _ = sample_facts.ct_instances()[3]
     async with Client(redacting, mode=mode) as client:
@@ -89,7 +80,9 @@ async def test_metadata_at_every_depth_is_redacted(mode: str, redacting: MCPServ
     assert ok(summary)["summary"]["series"][0]["series_instance_uid"] == sample_facts.ct_series_uid  # UIDs kept
 
 
-async def test_images_keep_their_pixels_and_patient_free_captions(redacting: MCPServer, sample_facts) -> None:
+async def test_images_keep_their_pixels_and_patient_free_captions(
+    redacting: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(redacting) as client:
         frame = await call(client, "get_image_frame", {"image_set_id": sample_facts.ct_image_set_id})
         montage = await call(client, "get_series_montage", {"image_set_id": sample_facts.ct_image_set_id, "count": 4})
@@ -98,7 +91,7 @@ async def test_images_keep_their_pixels_and_patient_free_captions(redacting: MCP
 
 
 async def test_planes_measurements_comparisons_and_study_sheets_are_patient_free(
-    redacting: MCPServer, sample_facts
+    redacting: MCPServer, sample_facts: SampleFacts
 ) -> None:
     ct = {"image_set_id": sample_facts.ct_image_set_id}
     async with Client(redacting) as client:
@@ -114,7 +107,7 @@ async def test_planes_measurements_comparisons_and_study_sheets_are_patient_free
     assert_no_phi(*(everything(result) for result in results))
 
 
-async def test_resources_are_redacted_too(redacting: MCPServer, sample_facts) -> None:
+async def test_resources_are_redacted_too(redacting: MCPServer, sample_facts: SampleFacts) -> None:
     uri = f"healthimaging://datastores/{sample_facts.datastore_id}/image-sets/{sample_facts.ct_image_set_id}"
     async with Client(redacting) as client:
         (content,) = (await client.read_resource(uri)).contents
@@ -131,7 +124,7 @@ async def test_without_redaction_the_data_is_shown_as_stored(read_server: MCPSer
 
 
 async def test_saved_metadata_json_is_redacted_too(
-    redacting: MCPServer, sample_facts, tmp_path: pytest.TempPathFactory
+    redacting: MCPServer, sample_facts: SampleFacts, tmp_path: pytest.TempPathFactory
 ) -> None:
     async with Client(redacting) as client:
         saved = ok(
@@ -149,7 +142,7 @@ async def test_saved_metadata_json_is_redacted_too(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_error_texts_are_redacted_too(
-    mode: str, redacting: MCPServer, sample_service: LocalService, sample_facts
+    mode: str, redacting: MCPServer, sample_service: LocalService, sample_facts: SampleFacts
 ) -> None:
     """An AWS error message may quote patient values and S3 keys: under redaction neither reaches the client."""
     key = "incoming/DEMO_ALICE/ct-1.dcm"

@@ -13,9 +13,11 @@ import anyio
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp_testkit import PATIENT, PatientArchive, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.mcp_testkit import ok, text_of
+from tests.support.server_processes import child_env
 
 pytestmark = pytest.mark.anyio
 
@@ -29,8 +31,7 @@ SERVER = (
 
 
 def server(service: LocalService, pid_file: Path) -> StdioServerParameters:
-    keep = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME", "TMPDIR", "LANG")}
-    env = {**keep, "HEALTHIMAGING_MCP_STATE_KEY": "resume-key", "HEALTHIMAGING_MCP_WRITE_RATE": "4"}
+    env = child_env(HEALTHIMAGING_MCP_STATE_KEY="resume-key-" + "0" * 32, HEALTHIMAGING_MCP_WRITE_RATE="4")
     arguments = ["--endpoint-url", service.endpoint, "--region", "us-east-1", "--allow-write"]
     return StdioServerParameters(command=sys.executable, args=["-c", SERVER, str(pid_file), *arguments], env=env)
 
@@ -43,9 +44,9 @@ async def test_an_apply_killed_midway_resumes_without_repeating_or_skipping(
     first_progress: list[float] = []
     killed = anyio.Event()
 
-    async def kill_after_two(done: float, total: float | None, message: str | None) -> None:
-        first_progress.append(done)
-        if done >= 2 and not killed.is_set():
+    async def kill_after_two(progress: float, total: float | None, message: str | None) -> None:
+        first_progress.append(progress)
+        if progress >= 2 and not killed.is_set():
             os.kill(int(pid_file.read_text()), signal.SIGKILL)  # the server process this test started
             killed.set()
 
@@ -60,8 +61,12 @@ async def test_an_apply_killed_midway_resumes_without_repeating_or_skipping(
                     )
                 )
                 arguments = {"plan": planned["plan"], "confirm": planned["plan_id"]}
+
+                async def run_plan() -> None:
+                    await s.call_tool("change_image_sets", arguments, progress_callback=kill_after_two)
+
                 async with anyio.create_task_group() as group:
-                    group.start_soon(s.call_tool, "change_image_sets", arguments, None, kill_after_two)
+                    group.start_soon(run_plan)
                     await killed.wait()
                     group.cancel_scope.cancel()
         except Exception:  # the connection dies with the server
@@ -73,8 +78,8 @@ async def test_an_apply_killed_midway_resumes_without_repeating_or_skipping(
 
     resumed_progress: list[float] = []
 
-    async def record(done: float, total: float | None, message: str | None) -> None:
-        resumed_progress.append(done)
+    async def record(progress: float, total: float | None, message: str | None) -> None:
+        resumed_progress.append(progress)
 
     second = server(slow_service, tmp_path / "second.pid")
     async with stdio_client(second) as (read, write), ClientSession(read, write) as session:

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import call, error_of, images_of, ok, settings_for, text_of
-from volume_kit import Imported, imported
 
 from healthimaging_mcp.local.samples.phantom import LANDMARKS_MM, PhantomGeometry
 from healthimaging_mcp.server import build_server
-from volume_testdata import Sphere, SyntheticCT, import_series, tilted
+from tests.support.mcp_testkit import call, error_of, images_of, ok, settings_for, text_of
+from tests.support.volume_kit import Imported, imported
+from tests.support.volume_testdata import Sphere, SyntheticCT, import_series, tilted
 
 pytestmark = pytest.mark.anyio
 

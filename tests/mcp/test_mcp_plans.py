@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, PATIENT, Asker, PatientArchive, call, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.mcp_testkit import ELICIT_ACTIONS, MODES, Asker, ElicitAction, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -69,9 +70,9 @@ async def test_a_plan_shows_every_image_set_before_and_after_and_changes_nothing
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("action", ["accept", "decline", "cancel"])
+@pytest.mark.parametrize("action", ELICIT_ACTIONS)
 async def test_applying_asks_the_user_once_for_the_whole_plan(
-    mode: str, action: str, archive: PatientArchive, writer: Callable[..., MCPServer]
+    mode: str, action: ElicitAction, archive: PatientArchive, writer: Callable[..., MCPServer]
 ) -> None:
     asker = Asker(action)
     progress: list[float] = []

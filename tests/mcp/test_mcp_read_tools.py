@@ -7,9 +7,10 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, READ_TOOLS, assert_short_rendering, call, ok, page_through, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import MODES, READ_TOOLS, assert_short_rendering, call, ok, page_through, text_of
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +42,9 @@ async def test_every_tool_publishes_an_input_schema_and_data_tools_their_output(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_list_datastores_shows_the_sample_datastore(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_list_datastores_shows_the_sample_datastore(
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(read_server, mode=mode) as client:
         result = await call(client, "list_datastores")
     data = ok(result)
@@ -55,7 +58,7 @@ async def test_list_datastores_shows_the_sample_datastore(mode: str, read_server
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_get_datastore_uses_the_only_active_datastore_and_says_so(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     async with Client(read_server, mode=mode) as client:
         implicit = await call(client, "get_datastore")
@@ -68,7 +71,7 @@ async def test_get_datastore_uses_the_only_active_datastore_and_says_so(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_search_by_patient_finds_only_that_patients_image_sets(
-    mode: str, read_server: MCPServer, sample_facts
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
 ) -> None:
     expected = {s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"]["DICOMPatientId"] == "PAT-BOB-002"}
     async with Client(read_server, mode=mode) as client:
@@ -82,7 +85,9 @@ async def test_search_by_patient_finds_only_that_patients_image_sets(
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_search_pages_through_all_nineteen_image_sets(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_search_pages_through_all_nineteen_image_sets(
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(read_server, mode=mode) as client:
         hits, pages = await page_through(client, "search_image_sets", {"max_results": 2}, "image_sets")
     ids = [h["image_set_id"] for h in hits]
@@ -91,7 +96,7 @@ async def test_search_pages_through_all_nineteen_image_sets(mode: str, read_serv
     assert pages == 10
 
 
-async def test_search_by_study_date_range_and_sort(read_server: MCPServer, sample_facts) -> None:
+async def test_search_by_study_date_range_and_sort(read_server: MCPServer, sample_facts: SampleFacts) -> None:
     in_2024 = {s["imageSetId"] for s in sample_facts.summaries if s["DICOMTags"]["DICOMStudyDate"].startswith("2024")}
     async with Client(read_server) as client:
         result = await call(
@@ -113,12 +118,14 @@ async def test_search_by_study_date_range_and_sort(read_server: MCPServer, sampl
     assert sample_facts.ct_image_set_id in {h["image_set_id"] for h in ok(by_study)["image_sets"]}
 
 
-def _ct_study_uid(sample_facts) -> str:
+def _ct_study_uid(sample_facts: SampleFacts) -> str:
     return str(sample_facts.ct_document["Study"]["DICOM"]["StudyInstanceUID"])
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_get_image_set_reports_state_and_version(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_get_image_set_reports_state_and_version(
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(read_server, mode=mode) as client:
         result = await call(client, "get_image_set", {"image_set_id": sample_facts.ct_image_set_id})
         versions = await call(client, "list_image_set_versions", {"image_set_id": sample_facts.ct_image_set_id})
@@ -133,7 +140,9 @@ async def test_get_image_set_reports_state_and_version(mode: str, read_server: M
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_tags_and_import_jobs_of_the_sample_datastore(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_tags_and_import_jobs_of_the_sample_datastore(
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     arn = f"arn:aws:medical-imaging:us-east-1:123456789012:datastore/{sample_facts.datastore_id}"
     async with Client(read_server, mode=mode) as client:
         datastore = ok(await call(client, "get_datastore"))

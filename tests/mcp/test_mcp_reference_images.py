@@ -14,13 +14,15 @@ import numpy as np
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import call, images_of, ok
+from pydicom.dataset import Dataset
 
 from healthimaging_mcp.dicom.values import find_value
 from healthimaging_mcp.imaging.orientation import draw_edge_labels, edge_labels
 from healthimaging_mcp.imaging.resample import resize
 from healthimaging_mcp.local.service import LocalService
-from reference_pipeline import _read, pydicom_data_dir, reference_display, reference_frames
+from tests.support.dicom_files import pydicom_data_dir
+from tests.support.mcp_testkit import call, images_of, ok
+from tests.support.reference_pipeline import read_reference, reference_display, reference_frames
 
 pytestmark = pytest.mark.anyio
 
@@ -40,14 +42,14 @@ FILES = (
 MAX_MEAN_DIFFERENCE = 1.0  # grey levels, after both images went through the same resampling
 
 
-def _label_mask(ds, index: int, shape: tuple[int, ...]) -> np.ndarray:
+def _label_mask(ds: Dataset, index: int, shape: tuple[int, ...]) -> np.ndarray:
     """Pixels the orientation letters may cover (True), for a cross-sectional image; else none."""
     labels = edge_labels(find_value(ds, "ImageOrientationPatient", index))
     if labels is None:
         return np.zeros(shape[:2], dtype=bool)
     dark, light = np.zeros(shape, np.uint8), np.full(shape, 255, np.uint8)
-    changed = (draw_edge_labels(dark, labels) != dark) | (draw_edge_labels(light, labels) != light)
-    return changed if changed.ndim == 2 else changed.any(axis=2)
+    changed: np.ndarray = (draw_edge_labels(dark, labels) != dark) | (draw_edge_labels(light, labels) != light)
+    return changed if changed.ndim == 2 else np.any(changed, axis=2)
 
 
 @pytest.mark.skipif(pydicom_data_dir() is None, reason="pydicom-data is not installed")
@@ -69,7 +71,7 @@ async def test_pydicom_data_files_render_like_the_reference_through_the_service(
             document = json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))
             ((instance,),) = [s["Instances"].values() for s in document["Study"]["Series"].values()]
             frame_ids = [frame["ID"] for frame in instance["ImageFrames"]]
-            ds = _read(path)
+            ds = read_reference(path)
             last = len(frame_ids) - 1
             references = reference_frames(ds, path, sorted({0, last}), len(frame_ids))
             for index in sorted({0, last}):

@@ -17,8 +17,10 @@ import pytest
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ElicitResult
-from mcp_testkit import READ_TOOLS, WRITE_TOOLS, WritableStore, ok
-from test_mcp_http import free_port, launch, stop
+
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import READ_TOOLS, WRITE_TOOLS, ok
+from tests.support.server_processes import free_port, launch, stop
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,23 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, READ_TOOLS, UNKNOWN_ID, WRITE_TOOLS, Asker, WritableStore, call, error_of, ok, text_of
+
+from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import (
+    ELICIT_ACTIONS,
+    MODES,
+    READ_TOOLS,
+    WRITE_TOOLS,
+    Asker,
+    ElicitAction,
+    call,
+    error_of,
+    ok,
+    text_of,
+)
+from tests.support.samples import SampleFacts
 
 pytestmark = pytest.mark.anyio
 
@@ -25,7 +41,9 @@ def image_set_exists(store: WritableStore, image_set_id: str) -> bool:
 
 
 @pytest.mark.parametrize("mode", MODES)
-async def test_write_tools_are_absent_and_refused_by_default(mode: str, read_server: MCPServer, sample_facts) -> None:
+async def test_write_tools_are_absent_and_refused_by_default(
+    mode: str, read_server: MCPServer, sample_facts: SampleFacts
+) -> None:
     async with Client(read_server, mode=mode) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         refused = await call(client, "delete_image_set", {"image_set_id": sample_facts.ct_image_set_id})
@@ -39,7 +57,7 @@ async def test_write_tools_are_absent_and_refused_by_default(mode: str, read_ser
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_write_mode_offers_every_tool_with_honest_annotations(
-    mode: str, sample_service, server_for: Callable[..., MCPServer]
+    mode: str, sample_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
     async with Client(server_for(sample_service, allow_write=True), mode=mode) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
@@ -54,15 +72,14 @@ async def test_write_mode_offers_every_tool_with_honest_annotations(
             assert hints.read_only_hint is False, name
             assert hints.destructive_hint is (name in DESTRUCTIVE_TOOLS), name
             assert hints.open_world_hint is True and hints.idempotent_hint is not None
-    assert tools["update_image_set_metadata"].annotations.idempotent_hint is False
-    assert tools["copy_image_set"].annotations.idempotent_hint is False
-    assert tools["tag_resource"].annotations.idempotent_hint is True
+    hint = {name: tool.annotations.idempotent_hint for name, tool in tools.items() if tool.annotations}
+    assert (hint["update_image_set_metadata"], hint["copy_image_set"], hint["tag_resource"]) == (False, False, True)
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("action", ["accept", "decline", "cancel"])
+@pytest.mark.parametrize("action", ELICIT_ACTIONS)
 async def test_delete_image_set_asks_the_user(
-    mode: str, action: str, store: WritableStore, server_for: Callable[..., MCPServer]
+    mode: str, action: ElicitAction, store: WritableStore, server_for: Callable[..., MCPServer]
 ) -> None:
     image_set_id = store.image_set_ids[0]
     asker = Asker(action)
@@ -85,7 +102,7 @@ async def test_delete_image_set_asks_the_user(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_without_elicitation_the_confirm_argument_must_name_the_image_set(
-    mode: str, fresh_service, server_for: Callable[..., MCPServer]
+    mode: str, fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
     store = WritableStore.create(fresh_service, seeds=(0, 1))
     first, second = store.image_set_ids
@@ -104,7 +121,7 @@ async def test_without_elicitation_the_confirm_argument_must_name_the_image_set(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_delete_datastore_needs_confirmation(
-    mode: str, fresh_service, server_for: Callable[..., MCPServer]
+    mode: str, fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
     datastore_id = fresh_service.client().create_datastore(datastoreName="empty")["datastoreId"]
     declined, accepted = Asker("decline"), Asker("accept")
@@ -184,7 +201,7 @@ async def test_deleting_a_datastore_that_holds_image_sets_says_so(
 
 @pytest.mark.parametrize("mode", MODES)
 async def test_study_wide_removal_asks_and_says_which_image_sets_change(
-    mode: str, fresh_service, server_for: Callable[..., MCPServer]
+    mode: str, fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
     store = WritableStore.create(fresh_service, seeds=(0, 1))  # two series (image sets) of one study
     target, partner = store.image_set_ids

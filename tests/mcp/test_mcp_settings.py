@@ -10,6 +10,7 @@ from healthimaging_mcp.cli import build_parser, settings_from
 from healthimaging_mcp.settings import ENV_PREFIX, Settings
 
 DATASTORE = "0123456789abcdef0123456789abcdef"
+ISSUER = "https://issuer.example.org"
 
 
 def test_from_env_reads_every_variable() -> None:
@@ -32,6 +33,18 @@ def test_from_env_reads_every_variable() -> None:
         f"{ENV_PREFIX}MAX_OUTPUT_CHARS": "12000",
         f"{ENV_PREFIX}WRITE_RATE": "0",
         f"{ENV_PREFIX}VOLUME_CACHE_MB": "2048",
+        f"{ENV_PREFIX}LOCAL_WRITE_SECONDS": "0.5",
+        f"{ENV_PREFIX}AUTH_ISSUER_URL": "https://issuer.example.org",
+        f"{ENV_PREFIX}AUTH_AUDIENCE": "imaging-api, other-api",
+        f"{ENV_PREFIX}AUTH_CLIENT_ID": "desk-app",
+        f"{ENV_PREFIX}AUTH_JWKS_URL": "https://issuer.example.org/keys",
+        f"{ENV_PREFIX}AUTH_RESOURCE_URL": "https://imaging.example.org/mcp",
+        f"{ENV_PREFIX}AUTH_READ_SCOPE": "img:r",
+        f"{ENV_PREFIX}AUTH_WRITE_SCOPE": "img:w",
+        f"{ENV_PREFIX}AUTH_DELETE_SCOPE": "img:d",
+        f"{ENV_PREFIX}STATELESS_HTTP": "1",
+        f"{ENV_PREFIX}STATE_KEY": "k" * 32,
+        f"{ENV_PREFIX}AUDIT_LOG": "stderr",
     }
     settings = Settings.from_env(env)
     assert settings == Settings(
@@ -53,8 +66,20 @@ def test_from_env_reads_every_variable() -> None:
         max_output_chars=12000,
         write_rate_per_second=0.0,
         volume_cache_mb=2048,
+        local_write_seconds=0.5,
+        auth_issuer_url="https://issuer.example.org",
+        auth_audiences=("imaging-api", "other-api"),
+        auth_client_ids=("desk-app",),
+        auth_jwks_url="https://issuer.example.org/keys",
+        auth_resource_url="https://imaging.example.org/mcp",
+        auth_read_scope="img:r",
+        auth_write_scope="img:w",
+        auth_delete_scope="img:d",
+        stateless_http=True,
+        state_key="k" * 32,
+        audit_log="stderr",
     )
-    assert settings.local
+    assert settings.local and settings.auth_enabled
 
 
 def test_from_env_without_variables_is_the_defaults() -> None:
@@ -94,6 +119,11 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
         "MAX_OUTPUT_CHARS": "12000",
         "LOG_LEVEL": "ERROR",
         "ALLOWED_HOST": "env.example.org",
+        "AUTH_ISSUER_URL": "https://env-issuer.example.org",
+        "AUTH_AUDIENCE": "env-api",
+        "AUTH_READ_SCOPE": "env:read",
+        "AUDIT_LOG": "/var/log/env-audit.jsonl",
+        "TRANSPORT": "stdio",
     }.items():
         monkeypatch.setenv(ENV_PREFIX + name, value)
     args = build_parser().parse_args(
@@ -113,6 +143,14 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
             "--allow-write",
             "--volume-cache-mb",
             "64",
+            "--transport",
+            "http",
+            "--auth-issuer-url",
+            "https://flag-issuer.example.org",
+            "--auth-audience",
+            "flag-api",
+            "--audit-log",
+            "stderr",
         ]
     )
     settings = settings_from(args)
@@ -123,9 +161,14 @@ def test_command_line_flags_override_the_environment(monkeypatch: pytest.MonkeyP
     assert settings.allowed_hosts == ("a.example.org", "b.example.org")
     assert settings.allow_write is True
     assert settings.volume_cache_mb == 64
+    assert settings.transport == "http"
+    assert settings.auth_issuer_url == "https://flag-issuer.example.org"
+    assert settings.auth_audiences == ("flag-api",)
+    assert settings.audit_log == "stderr"
     # what no flag names keeps the environment's value
     assert settings.datastore_id == DATASTORE
     assert settings.max_output_chars == 12000
+    assert settings.auth_read_scope == "env:read"
 
 
 def test_a_flag_left_out_does_not_reset_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,11 +196,41 @@ def test_default_settings_have_no_problems() -> None:
         (Settings(max_output_chars=999), "--max-output-chars"),
         (Settings(volume_cache_mb=0), "--volume-cache-mb"),
         (Settings(log_level="VERBOSE"), "--log-level 'VERBOSE'"),
+        (Settings(state_key="short"), "HEALTHIMAGING_MCP_STATE_KEY must be at least 32 characters"),
+        (Settings(auth_audiences=("api",)), "--auth-* flags need --auth-issuer-url"),
+        (Settings(auth_issuer_url=ISSUER), "--auth-issuer-url applies to --transport http"),
+        (Settings(transport="http", auth_issuer_url="http://issuer.example.org"), "--auth-issuer-url 'http://"),
+        (
+            Settings(transport="http", auth_issuer_url=ISSUER, auth_jwks_url="ftp://keys.example.org"),
+            "--auth-jwks-url 'ftp://keys.example.org' must be an https:// URL",
+        ),
+        (
+            Settings(transport="http", auth_issuer_url=ISSUER, auth_resource_url="http://imaging.example.org/mcp"),
+            "--auth-resource-url 'http://imaging.example.org/mcp' must be an https:// URL",
+        ),
+        (
+            Settings(transport="http", auth_issuer_url=ISSUER, auth_write_scope="healthimaging:read"),
+            "--auth-*-scope names must be three different scope names",
+        ),
+        (
+            Settings(transport="http", auth_issuer_url=ISSUER, auth_delete_scope="delete all"),
+            "--auth-*-scope names must be three different scope names",
+        ),
     ],
 )
 def test_validate_names_each_problem(settings: Settings, named: str) -> None:
     (problem,) = settings.validate()
     assert named in problem
+
+
+def test_a_wildcard_host_with_tokens_needs_the_resource_url() -> None:
+    problems = Settings(transport="http", host="0.0.0.0", auth_issuer_url=ISSUER).validate()
+    assert problems == [
+        "--auth-resource-url 'http://0.0.0.0:8000/mcp' must be an https:// URL (http:// only on loopback)",
+        "--host 0.0.0.0 needs --auth-resource-url: the URL clients use for /mcp",
+    ]
+    fixed = Settings(transport="http", host="0.0.0.0", auth_issuer_url=ISSUER, auth_resource_url=f"{ISSUER}/mcp")
+    assert fixed.validate() == []
 
 
 def test_validate_lists_every_problem_at_once() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,17 +18,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp_testkit import READ_TOOLS, error_of, ok, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import READ_TOOLS, error_of, ok, text_of
+from tests.support.samples import SampleFacts
+from tests.support.server_processes import child_env
 
 pytestmark = pytest.mark.anyio
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """What the subprocess needs: PATH/HOME and the test's AWS settings (stdio clients pass nothing else)."""
-    keep = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in ("PATH", "HOME", "TMPDIR", "LANG")}
-    return {**keep, **extra}
 
 
 def server_params(*args: str) -> StdioServerParameters:
@@ -37,7 +32,7 @@ def server_params(*args: str) -> StdioServerParameters:
 
 
 async def test_endpoint_mode_over_stdio_lists_searches_and_reports_errors(
-    sample_service: LocalService, sample_facts
+    sample_service: LocalService, sample_facts: SampleFacts
 ) -> None:
     params = server_params("--endpoint-url", sample_service.endpoint, "--region", "us-east-1")
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:

@@ -17,7 +17,6 @@ import anyio
 import pytest
 from mcp import Client, ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
-from mcp_testkit import UNKNOWN_ID, sample_identifiers, settings_for
 from opentelemetry import trace
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -25,13 +24,16 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from test_mcp_stdio import child_env
 
 from healthimaging_mcp.deploy import telemetry as names
 from healthimaging_mcp.deploy.telemetry import Telemetry, configured
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.server import build_server
+from tests.support.local_kit import UNKNOWN_ID
+from tests.support.mcp_testkit import settings_for
+from tests.support.sample_phi import sample_identifiers
+from tests.support.server_processes import child_env
 
 pytestmark = pytest.mark.anyio
 

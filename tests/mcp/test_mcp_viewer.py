@@ -14,11 +14,11 @@ from mcp.client.extension import ClientExtension, advertise
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 from mcp.server.mcpserver import MCPServer
 from mcp.types import TextResourceContents
-from mcp_testkit import APP_ONLY_TOOLS, MODES, READ_TOOLS, call, error_of, images_of, ok, text_of
-from test_mcp_phi import assert_no_phi
 
 from healthimaging_mcp.apps.viewer import VIEWER_URI, viewer_html
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_testkit import APP_ONLY_TOOLS, MODES, READ_TOOLS, call, error_of, images_of, ok, text_of
+from tests.support.sample_phi import assert_no_phi
 
 pytestmark = pytest.mark.anyio
 

@@ -23,9 +23,10 @@ import imagecodecs
 import numpy as np
 import pytest
 from mcp import Client
-from mcp_testkit import APP_ONLY_TOOLS, READ_TOOLS, images_of, ok
-from test_mcp_http import free_port, launch, stop
-from test_mcp_viewer_page import VIEWER, missing_node_tools, require
+
+from tests.support.mcp_testkit import APP_ONLY_TOOLS, READ_TOOLS, images_of, ok
+from tests.support.server_processes import free_port, launch, stop
+from tests.support.viewer_build import VIEWER, missing_node_tools, require
 
 pytestmark = pytest.mark.anyio
 

@@ -5,38 +5,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
-import shutil
 import subprocess
-from pathlib import Path
-
-import pytest
 
 from healthimaging_mcp.apps.viewer import viewer_html
-
-VIEWER = Path(__file__).resolve().parents[2] / "viewer"
-
-
-def missing_node_tools() -> str | None:
-    """What building the viewer lacks on this machine (CI installs it: .ci/run)."""
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (VIEWER / "node_modules" / "esbuild").is_dir():
-        return "viewer/node_modules is missing (npm ci in viewer/)"
-    return None
-
-
-def require(missing: str | None) -> None:
-    """Skip for want of `missing` tools, except in CI, which must run everything."""
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI runs the viewer's tests: {missing}")
-        pytest.skip(missing)
+from tests.support.viewer_build import VIEWER, missing_node_tools, require
 
 
 def inline(tag: str, html: str) -> str:
-    (body,) = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    bodies: list[str] = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+    (body,) = bodies
     return body
 
 

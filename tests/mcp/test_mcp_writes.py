@@ -9,9 +9,10 @@ from collections.abc import Callable
 import pytest
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
-from mcp_testkit import MODES, WritableStore, assert_short_rendering, call, error_of, ok, page_through, text_of
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.mcp_stores import WritableStore
+from tests.support.mcp_testkit import MODES, assert_short_rendering, call, error_of, ok, page_through, text_of
 
 pytestmark = pytest.mark.anyio
 

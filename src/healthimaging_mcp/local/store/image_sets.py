@@ -10,7 +10,8 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +86,17 @@ class ImageSetStore:
     def __init__(self, db: Database, blobs: BlobStore) -> None:
         self.db = db
         self.blobs = blobs
-        self.write_fault: WriteFault | None = None
+        self.write_fault: WriteFault | None = None  # set through `faulting`
         self.observers: list[WriteObserver] = []
+
+    @contextmanager
+    def faulting(self, hook: WriteFault) -> Iterator[None]:
+        """Run the storage fault hook `hook` in every image set write of the block (tests); removed on leaving."""
+        self.write_fault = hook
+        try:
+            yield
+        finally:
+            self.write_fault = None
 
     def load_document(self, image_set_id: str, version: int) -> dict[str, Any]:
         row = self.db.one(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,45 @@ from healthimaging_mcp.local.samples.collection import (
     sample_datasets,
     sample_uid,
 )
+from healthimaging_mcp.local.service import LocalService
+from tests.support.local_kit import read_metadata
+
+
+@dataclass(frozen=True)
+class SampleFacts:
+    """What the seeded sample datastore holds, read with plain boto3."""
+
+    datastore_id: str
+    summaries: list[dict[str, Any]]
+    ct_image_set_id: str  # the 128-slice synthetic chest CT
+    ct_series_uid: str
+    ct_document: dict[str, Any]
+
+    @property
+    def image_set_ids(self) -> set[str]:
+        return {s["imageSetId"] for s in self.summaries}
+
+    def ct_instances(self) -> list[tuple[int, str, str]]:
+        """(instance number, SOP instance UID, image frame ID) of the CT, by instance number."""
+        series = self.ct_document["Study"]["Series"][self.ct_series_uid]["Instances"]
+        rows = [(int(i["DICOM"]["InstanceNumber"]), uid, i["ImageFrames"][0]["ID"]) for uid, i in series.items()]
+        return sorted(rows)
+
+
+def read_sample_facts(service: LocalService, datastore_id: str) -> SampleFacts:
+    """The facts of the seeded sample datastore `datastore_id`, read with plain boto3."""
+    client = service.client()
+    summaries: list[dict[str, Any]] = []
+    for page in client.get_paginator("search_image_sets").paginate(datastoreId=datastore_id):
+        summaries += page["imageSetsMetadataSummaries"]
+    ct = max(summaries, key=lambda s: s["DICOMTags"].get("DICOMNumberOfStudyRelatedInstances", 0))
+    return SampleFacts(
+        datastore_id=datastore_id,
+        summaries=summaries,
+        ct_image_set_id=ct["imageSetId"],
+        ct_series_uid=ct["DICOMTags"]["DICOMSeriesInstanceUID"],
+        ct_document=read_metadata(client, datastore_id, ct["imageSetId"]),
+    )
 
 
 def write_samples(dest: Path, *, n_ct_slices: int = PHANTOM_SLICES) -> list[Path]:

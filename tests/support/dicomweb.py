@@ -13,9 +13,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from dicomweb_client import DICOMwebClient
-from local_http import RawResponse, raw_request
 
 from healthimaging_mcp.local.service import LocalService
+from tests.support.raw_http import RawResponse, raw_request
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
-from pydicom.uid import UID, CTImageStorage, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, CTImageStorage, generate_uid
+
+from tests.support.dicom_files import with_meta
 
 
-def test_uid(*parts: object) -> UID:
+def synthetic_uid(*parts: object) -> UID:
     """A deterministic UID, so re-importing the same synthetic file gives the same UIDs."""
     return generate_uid(entropy_srcs=["local-conformance", *(str(p) for p in parts)])
-
-
-test_uid.__test__ = False  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -38,14 +36,14 @@ class SeriesSpec:
 
     @property
     def study_uid(self) -> str:
-        return str(test_uid("study", self.study_key))
+        return str(synthetic_uid("study", self.study_key))
 
     @property
     def series_uid(self) -> str:
-        return str(test_uid("series", self.study_key, self.key))
+        return str(synthetic_uid("series", self.study_key, self.key))
 
     def sop_uid(self, number: int) -> str:
-        return str(test_uid("instance", self.study_key, self.key, number))
+        return str(synthetic_uid("instance", self.study_key, self.key, number))
 
 
 def ct_instance(spec: SeriesSpec, number: int, *, size: int = 8, frames: int = 1) -> Dataset:
@@ -88,19 +86,13 @@ def ct_instance(spec: SeriesSpec, number: int, *, size: int = 8, frames: int = 1
     if frames > 1:
         ds.NumberOfFrames = frames
     ds.PixelData = pixels.tobytes()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    ds.preamble = b"\x00" * 128
-    return ds
+    return with_meta(ds)
 
 
-def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: str, fragments: list[bytes]) -> Dataset:
+def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: UID | str, fragments: list[bytes]) -> Dataset:
     """An instance whose pixel data is `fragments` encapsulated under `transfer_syntax` (not decodable as such)."""
     ds = ct_instance(spec, number)
-    ds.file_meta.TransferSyntaxUID = transfer_syntax
+    ds.file_meta.TransferSyntaxUID = UID(transfer_syntax)
     ds.PixelData = encapsulate(fragments)
     ds["PixelData"].VR = "OB"
     ds.NumberOfFrames = len(fragments)
@@ -109,12 +101,6 @@ def encapsulated_instance(spec: SeriesSpec, number: int, transfer_syntax: str, f
 
 def series(spec: SeriesSpec, count: int, *, start: int = 1, frames: int = 1) -> list[Dataset]:
     return [ct_instance(spec, number, frames=frames) for number in range(start, start + count)]
-
-
-def part10(ds: Dataset) -> bytes:
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 CORRUPT_DICOM = b"\x00" * 128 + b"DICM" + b"\x02\x00\x10\x00UI\xff\xff" + b"garbage"

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mcp_testkit import settings_for
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import HealthImagingServer, build_server
-from volume_testdata import import_series, new_datastore
+from tests.support.mcp_testkit import settings_for
+from tests.support.volume_testdata import import_series, new_datastore
 
 
 @dataclass(frozen=True)

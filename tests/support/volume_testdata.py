@@ -12,8 +12,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import CTImageStorage, generate_uid
 
-from enhanced_testdata import item, part10, with_meta
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import item, part10, with_meta
 
 ENHANCED_CT_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 INTERCEPT = -1024.0

@@ -3,13 +3,14 @@ spacing, and a series whose instances share instance numbers (and, for two of th
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
+
+from tests.support.dicom_files import item, with_meta
 
 ENHANCED_MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4.1"
 MR_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -35,13 +36,6 @@ ENHANCED_FRAMES = (
     FrameFacts(3, 2000.0, 800.0, 4.0, 0.0, (2.0, 1.0)),
 )
 ROWS, COLUMNS = 40, 60
-
-
-def item(**attributes: object) -> Dataset:
-    item = Dataset()
-    for keyword, value in attributes.items():
-        setattr(item, keyword, value)
-    return item
 
 
 def _base(sop_class: str, series_uid: str, study_uid: str, *, description: str) -> Dataset:
@@ -116,19 +110,3 @@ def shared_number_series() -> list[Dataset]:
         ds.PixelData = frame_pixels(number).tobytes()
         datasets.append(with_meta(ds))
     return datasets
-
-
-def with_meta(ds: Dataset) -> Dataset:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta = meta
-    ds.preamble = b"\x00" * 128
-    return ds
-
-
-def part10(ds: Dataset) -> bytes:
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()

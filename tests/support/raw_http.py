@@ -49,6 +49,7 @@ def raw_request(
         request = AWSRequest(method=method, url=url, data=body, headers=all_headers)
         SigV4Auth(Credentials(access_key, secret), "medical-imaging", "us-east-1").add_auth(request)
         all_headers = dict(request.headers.items())
+    assert parts.hostname, endpoint
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
         connection.request(method, path, body=body, headers=all_headers)

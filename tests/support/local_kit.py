@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from local_testdata import SeriesSpec, part10
 from pydicom.dataset import Dataset
 
 from healthimaging_mcp.local.imports.batch import ImportReport, Loader
 from healthimaging_mcp.local.service import LocalService
+from tests.support.dicom_files import part10
+from tests.support.local_testdata import SeriesSpec
 
-MISSING_ID = "0" * 32
+UNKNOWN_ID = "0" * 32
 SPEC = SeriesSpec()
 OTHER_SERIES = SeriesSpec(key="series-b", series_number=2)
 STATUS = {
@@ -118,11 +119,12 @@ def updates(updatable: dict[str, Any] | None = None, removable: dict[str, Any] |
 
 
 def only(store: Store, series_uid: str = SPEC.series_uid, primary: bool = True) -> str:
-    return next(
+    image_set_id: str = next(
         s["imageSetId"]
         for s in store.search()
         if s["DICOMTags"]["DICOMSeriesInstanceUID"] == series_uid and s["isPrimary"] is primary
     )
+    return image_set_id
 
 
 def frame_ids(document: dict[str, Any]) -> list[str]:

@@ -6,14 +6,13 @@ pydicom's decoders, i.e. `convert_color_space`). Ours: `dataset_pixels` / `codec
 `render.to_display` maps it. Enhanced objects are compared frame by frame, the reference reading each frame's
 functional groups flattened onto the dataset. The mean absolute difference (MAD) is over all samples, 0–255.
 
-Run `python tests/reference_pipeline.py` for the table; tests/imaging/test_imaging_reference.py checks it, and
+Run `python -m tests.support.reference_pipeline` for the table; tests/imaging/test_imaging_reference.py checks it, and
 tests/mcp/test_mcp_reference_images.py checks a subset end to end (local service, MCP get_image_frame).
 """
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi_lut, pixel_array
-from pydicom.pixels.processing import apply_windowing
+from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut, apply_windowing
+from pydicom.pixels.utils import pixel_array
 from pydicom.uid import ImplicitVRLittleEndian
 
 from healthimaging_mcp.imaging.codecs import decode_frame
@@ -37,17 +36,9 @@ from healthimaging_mcp.imaging.dataset_pixels import (
 from healthimaging_mcp.imaging.render import to_display
 from healthimaging_mcp.imaging.syntaxes import NATIVE_SYNTAXES
 from healthimaging_mcp.imaging.window import WindowSpec, mask_maximum
+from tests.support.dicom_files import PYDICOM_FILES, pydicom_data_dir
 
-PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
 _FRAMES_PER_FILE = 3  # first, middle and last frame of multi-frame files
-
-
-def pydicom_data_dir() -> Path | None:
-    """The files of the pydicom-data package (module `data_store`), if installed; never downloads."""
-    spec = importlib.util.find_spec("data_store")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "data"
 
 
 def reference_files() -> list[tuple[str, Path]]:
@@ -73,7 +64,7 @@ class Comparison:
     skipped: str | None = None
 
 
-def _read(path: Path) -> Dataset:
+def read_reference(path: Path) -> Dataset:
     """The file, also without a preamble or file meta (then its transfer syntax is the encoding it was read in)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -92,7 +83,8 @@ def frame_view(ds: Dataset, index: int) -> Dataset:
         if element.keyword != "PixelData":
             flat.add(copy.copy(element))
     flat.file_meta = ds.file_meta
-    flat.set_original_encoding(*ds.original_encoding, ds.original_character_set)
+    implicit_vr, little_endian = ds.original_encoding
+    flat.set_original_encoding(implicit_vr, little_endian, ds.original_character_set)
     if ds.original_encoding[1] is False:
         for channel in ("Red", "Green", "Blue"):
             keyword = f"{channel}PaletteColorLookupTableData"
@@ -178,7 +170,7 @@ def reference_display(ds: Dataset, stored: np.ndarray, index: int) -> tuple[np.n
 def compare_file(collection: str, path: Path) -> Comparison:
     name = path.name
     try:
-        ds = _read(path)
+        ds = read_reference(path)
     except Exception as exc:
         return Comparison(collection, name, skipped=f"unreadable: {type(exc).__name__}")
     if "PixelData" not in ds:
