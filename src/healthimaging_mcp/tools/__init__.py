@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     changes,
     datastores,
+    dicom_search,
     export,
     frames,
     image_sets,
@@ -21,6 +22,7 @@ from .registry import Toolset
 TOOLSETS: list[Toolset] = [
     datastores.toolset,
     image_sets.toolset,
+    dicom_search.toolset,
     metadata.toolset,
     overview.toolset,
     export.toolset,
