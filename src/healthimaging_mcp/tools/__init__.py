@@ -15,6 +15,7 @@ from . import (
     overview,
     plans,
     tags,
+    upload,
     viewer,
 )
 from .registry import Toolset
@@ -29,6 +30,7 @@ TOOLSETS: list[Toolset] = [
     frames.toolset,
     measurements.toolset,
     imports.toolset,
+    upload.toolset,
     changes.toolset,
     plans.toolset,
     tags.toolset,
