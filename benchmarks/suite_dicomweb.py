@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
+from mcp import Client
+
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.local.store.lookups import datastore_row
+from healthimaging_mcp.server import build_server
 
+from .async_harness import compare_async
 from .fixtures import create_datastore
 from .harness import Options, Result, Table, compare, latency_table
+from .mcp_fixtures import bench_settings, call_checked, ensure_dummy_credentials
 from .raw_http import RawClient, SignedRequest
 
 STUDIES = 500
@@ -97,9 +103,45 @@ def run(options: Options) -> list[Table]:
         seconds = generate(service, datastore_id)
         raw = RawClient(service.endpoint)
         try:
-            return [_search_latency(raw, datastore_id, seconds, options.n(200, 10))]
+            tables = [_search_latency(raw, datastore_id, seconds, options.n(200, 10))]
         finally:
             raw.close()
+        tables.append(anyio.run(_mcp_search_latency, service, datastore_id, Path(tmp), options.n(100, 5)))
+        return tables
+
+
+async def _mcp_search_latency(service: LocalService, datastore_id: str, tmp: Path, n: int) -> Table:
+    """The server's search_dicom over an in-memory MCP session, beside search_image_sets (native) on the same data."""
+    ensure_dummy_credentials()
+    server = build_server(bench_settings(service.endpoint, tmp, datastore_id=datastore_id))
+    cases: dict[str, tuple[str, dict[str, Any]]] = {
+        "search_image_sets: patient_id (native)": ("search_image_sets", {"patient_id": "PAT-0042"}),
+        "search_dicom: PatientID": ("search_dicom", {"match": {"PatientID": "PAT-0042"}}),
+        "search_dicom: PatientName=SMITH* + Modality=CT (20)": (
+            "search_dicom",
+            {"match": {"PatientName": "SMITH*", "Modality": "CT"}},
+        ),
+        "search_dicom: fuzzy name + 2020 dates (20)": (
+            "search_dicom",
+            {"match": {"PatientName": "gra", "StudyDate": "2020-01-01-2020-12-31"}, "fuzzy": True},
+        ),
+        "search_dicom: series, BodyPartExamined=CHEST (20)": (
+            "search_dicom",
+            {"level": "series", "match": {"BodyPartExamined": "CHEST"}},
+        ),
+    }
+    baselines = {name: "search_image_sets: patient_id (native)" for name in cases if name.startswith("search_dicom")}
+    async with Client(server) as client:
+        calls = {
+            name: (lambda i, tool=tool, arguments=arguments: call_checked(client, tool, arguments))
+            for name, (tool, arguments) in cases.items()
+        }
+        results = await compare_async(calls, n=n, warmup=3, baselines=baselines)
+    note = (
+        "Tool calls over an in-memory MCP session (client, server and local service in one process) on the "
+        "datastore above; search_image_sets also reads each hit's metadata for series descriptions."
+    )
+    return latency_table("search_dicom over MCP (QIDO-RS) vs search_image_sets", results, note)
 
 
 def _qido(raw: RawClient, datastore_id: str, path: str, **params: str) -> SignedRequest:

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="replace patient names, IDs, birth dates… by stable pseudonyms in every answer",
     )
     behaviour.add_argument("--output-dir", type=Path, help="the only folder tools may save files into")
+    behaviour.add_argument("--input-dir", type=Path, help="the only folder DICOM files may be uploaded from")
     behaviour.add_argument("--max-output-chars", type=int, help="output budget of metadata answers (default 8000)")
     behaviour.add_argument(
         "--volume-cache-mb",
@@ -130,6 +131,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         "allow_write": args.allow_write,
         "redact_phi": args.redact_phi,
         "output_dir": args.output_dir,
+        "input_dir": args.input_dir,
         "max_output_chars": args.max_output_chars,
         "volume_cache_mb": args.volume_cache_mb,
         "local_data_dir": args.local,

@@ -61,3 +61,38 @@ def write_file(path: Path, data: bytes) -> Path:
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return path
+
+
+def input_files(input_dir: Path | None, requested: str | None) -> tuple[list[tuple[str, Path]], list[str]]:
+    """The regular files at `requested` (a file or folder, relative to `input_dir`; all of it when None), as
+    (name relative to the folder, resolved path), and the names of entries refused because they lead outside it
+    (symbolic links are resolved). Hidden files are skipped."""
+    if input_dir is None:
+        raise invalid(
+            "Uploading files is disabled: no input folder is configured.",
+            "Start the server with --input-dir DIR (or HEALTHIMAGING_MCP_INPUT_DIR) to allow uploads from there.",
+        )
+    root = input_dir.expanduser().resolve()
+    problem = requested and file_name_problem(requested)
+    if problem:
+        raise invalid(
+            f"The path {problem.replace('output', 'input')}.", "Give a relative path inside the input folder."
+        )
+    start = (root / requested).resolve() if requested else root
+    if start != root and root not in start.parents:
+        raise invalid("The path leads outside the input folder.", "Give a relative path inside the input folder.")
+    if not start.exists():
+        raise invalid("Nothing exists at that path in the input folder.")
+    candidates = [start] if start.is_file() else sorted(p for p in start.rglob("*") if not p.is_dir())
+    found: list[tuple[str, Path]] = []
+    refused: list[str] = []
+    for path in candidates:
+        name = path.relative_to(root).as_posix() if path != root else path.name
+        if any(part.startswith(".") for part in Path(name).parts):
+            continue
+        real = path.resolve()
+        if root not in real.parents or not real.is_file():
+            refused.append(name)
+        else:
+            found.append((name, real))
+    return found, refused

@@ -1,5 +1,5 @@
-"""What every tool call shares: settings, HealthImaging calls, metadata documents, series volumes, redaction, the
-default datastore."""
+"""What every tool call shares: settings, HealthImaging calls (native and DICOMweb), metadata documents, series
+volumes, redaction, the default datastore."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .aws.clients import ClientFactory
+from .aws.dicomweb import DicomWeb
 from .aws.healthimaging import HealthImaging
 from .aws.pacing import Pacer
 from .deploy.telemetry import Telemetry
@@ -38,7 +39,9 @@ class Runtime:
         self.clients = clients or ClientFactory(settings, on_client=self.telemetry.watch)
         # `ready` is called before every HealthImaging call: --local waits for its sample data there.
         pacer = Pacer(settings.write_rate_per_second)
-        self.aws = HealthImaging(self.clients, pacer, ready, self.telemetry if self.telemetry.enabled else None)
+        observed = self.telemetry if self.telemetry.enabled else None
+        self.aws = HealthImaging(self.clients, pacer, ready, observed)
+        self.dicomweb = DicomWeb(self.clients, ready, observed)  # QIDO / WADO / STOW, signed like self.aws
         self.documents = ImageSetDocuments(self.aws, settings)
         self.volumes = VolumeCache(settings.volume_cache_mb * 2**20)
         self.redaction = Redaction(settings.redact_phi)
@@ -83,4 +86,5 @@ class Runtime:
             self._active_datastores = None
 
     def close(self) -> None:
+        self.dicomweb.close()
         self.clients.close()

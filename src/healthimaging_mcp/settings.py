@@ -55,6 +55,7 @@ class Settings:
     local_write_seconds: float = 0.0  # --local: how long image set writes stay LOCKED (as HealthImaging's do)
     redact_phi: bool = False
     output_dir: Path | None = None  # files are saved only inside this folder
+    input_dir: Path | None = None  # upload_dicom_files reads only inside this folder (unset: uploads are off)
     max_output_chars: int = 8000
     write_rate_per_second: float = 0.25  # HealthImaging's limit for update/copy/delete; 0 disables pacing
     metadata_cache_entries: int = 32
@@ -102,6 +103,7 @@ class Settings:
             return value if value not in (None, "") else None
 
         output_dir = get("OUTPUT_DIR")
+        input_dir = get("INPUT_DIR")
         local_dir = get("LOCAL_DATA_DIR")
         return cls(
             region=get("REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
@@ -120,6 +122,7 @@ class Settings:
             local_write_seconds=float(get("LOCAL_WRITE_SECONDS") or 0.0),
             redact_phi=_flag(get("REDACT_PHI")),
             output_dir=Path(output_dir).expanduser() if output_dir else None,
+            input_dir=Path(input_dir).expanduser() if input_dir else None,
             max_output_chars=int(get("MAX_OUTPUT_CHARS") or 8000),
             write_rate_per_second=float(get("WRITE_RATE") or 0.25),
             volume_cache_mb=int(get("VOLUME_CACHE_MB") or 512),

@@ -40,11 +40,13 @@ WRITE_TOOLS = {
     "tag_resource",
     "untag_resource",
     "change_image_sets",
+    "upload_dicom_files",
 }
 READ_TOOLS = {
     "list_datastores",
     "get_datastore",
     "search_image_sets",
+    "search_dicom",
     "get_image_set",
     "list_image_set_versions",
     "get_image_set_metadata",

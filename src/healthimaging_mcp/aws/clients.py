@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from .. import __version__
 from ..settings import Settings
@@ -27,6 +28,7 @@ class ClientFactory:
         self.settings = settings
         self.on_client = on_client  # called with each new client (telemetry registers its event handlers)
         self._clients: dict[tuple[str, str | None, str | None, str | None], HealthImagingClient | S3Client] = {}
+        self._sessions: dict[Service, boto3.session.Session] = {}
         self._lock = threading.Lock()
 
     def _config(self, service: str) -> Config:
@@ -56,13 +58,7 @@ class ClientFactory:
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                if self.settings.local_credentials and service == "medical-imaging":  # the embedded service's key
-                    access_key, secret = self.settings.local_credentials
-                    session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret)
-                elif self.settings.local:  # S3 next to the embedded service: no AWS profile involved
-                    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
-                else:
-                    session = boto3.session.Session(profile_name=self.settings.profile)
+                session = self._session(service)
                 client = session.client(
                     service,
                     region_name=region or session.region_name,
@@ -73,6 +69,27 @@ class ClientFactory:
                     self.on_client(client)
                 self._clients[key] = client
         return client
+
+    def _session(self, service: Service) -> boto3.session.Session:
+        """The session of `service`'s clients (call under the lock); one per service."""
+        session = self._sessions.get(service)
+        if session is None:
+            if self.settings.local_credentials and service == "medical-imaging":  # the embedded service's key
+                access_key, secret = self.settings.local_credentials
+                session = boto3.session.Session(aws_access_key_id=access_key, aws_secret_access_key=secret)
+            elif self.settings.local:  # S3 next to the embedded service: no AWS profile involved
+                session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local")
+            else:
+                session = boto3.session.Session(profile_name=self.settings.profile)
+            self._sessions[service] = session
+        return session
+
+    def signing(self) -> tuple[Credentials | None, str | None]:
+        """The credentials (refreshed by botocore when temporary) and region HealthImaging's clients sign with,
+        for requests no SDK client makes (DICOMweb)."""
+        with self._lock:
+            session = self._session("medical-imaging")
+            return session.get_credentials(), self.settings.region or session.region_name
 
     def close(self) -> None:
         with self._lock:

@@ -99,3 +99,28 @@ def from_aws(exc: Exception) -> HealthImagingError:
         f"Unexpected {type(exc).__name__} in the MCP server (logged on its stderr).",
         next_step="Retry; if it persists, report it with the server log.",
     )
+
+
+_BY_STATUS: dict[int, str] = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    409: "ConflictException",
+    413: "ValidationException",
+    415: "ValidationException",
+    429: "ThrottlingException",
+    503: "ThrottlingException",
+}
+
+
+def from_http(status: int, code: str | None, message: str, request_id: str | None = None) -> HealthImagingError:
+    """A failed HTTP answer of an API no SDK models (DICOMweb) as a typed error: by its error code when it names
+    one we know (auth codes included), else by its status."""
+    if code in _AUTH_CODES:
+        return HealthImagingError(ErrorType.AUTH, message, next_step=_AUTH_FIX, code=code, request_id=request_id)
+    known = code if code in _BY_CODE else _BY_STATUS.get(status)
+    if known is None:
+        error_type, hint = ErrorType.SERVICE, f"HealthImaging answered HTTP {status}; retry, and check the message."
+    else:
+        error_type, hint = _BY_CODE[known]
+    return HealthImagingError(error_type, message, next_step=hint, code=code, request_id=request_id)

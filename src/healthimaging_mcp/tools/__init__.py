@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import (
     changes,
     datastores,
+    dicom_search,
     export,
     frames,
     image_sets,
@@ -14,6 +15,7 @@ from . import (
     overview,
     plans,
     tags,
+    upload,
     viewer,
 )
 from .registry import Toolset
@@ -21,12 +23,14 @@ from .registry import Toolset
 TOOLSETS: list[Toolset] = [
     datastores.toolset,
     image_sets.toolset,
+    dicom_search.toolset,
     metadata.toolset,
     overview.toolset,
     export.toolset,
     frames.toolset,
     measurements.toolset,
     imports.toolset,
+    upload.toolset,
     changes.toolset,
     plans.toolset,
     tags.toolset,
