@@ -21,6 +21,10 @@ class ImageSetDocuments:
     def latest_version(self, datastore_id: str, image_set_id: str) -> str:
         return self.aws.get_image_set(datastore_id, image_set_id)["versionId"]
 
+    def cached(self, datastore_id: str, image_set_id: str, version_id: str) -> ImageSetDocument | None:
+        """One version's document if it is in the cache, without any request."""
+        return self.cache.get((datastore_id, image_set_id, version_id))
+
     def get(self, datastore_id: str, image_set_id: str, version_id: str | None = None) -> ImageSetDocument:
         """One version's document (the latest when `version_id` is None)."""
         version = version_id or self.latest_version(datastore_id, image_set_id)

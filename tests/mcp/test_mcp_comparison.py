@@ -131,6 +131,8 @@ async def test_a_study_at_a_glance_has_one_labelled_tile_per_series(history: Imp
 async def test_search_answers_name_the_series_and_the_version(history: Imported) -> None:
     async with Client(history.server) as client:
         result = await call(client, "search_image_sets", {"datastore_id": history.datastore_id, "patient_id": PATIENT})
+        again = await call(client, "search_image_sets", {"datastore_id": history.datastore_id, "patient_id": PATIENT})
+    assert ok(again)["image_sets"] == ok(result)["image_sets"]  # the second from cached documents
     text = text_of(result)
     header = text.splitlines()[1]
     assert header.split()[:3] == ["image_set_id", "v", "patient"] and "series" in header

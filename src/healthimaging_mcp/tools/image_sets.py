@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, WithJsonSchema
 
+from ..dicom.document import ImageSetDocument
 from ..errors import HealthImagingError, invalid
 from ..runtime import Runtime
 from ..text_table import text_table
@@ -233,23 +234,35 @@ _DESCRIBE_WORKERS = 8
 
 def describe_series(rt: Runtime, datastore_id: str, hits: list[ImageSetHit]) -> None:
     """Fill in each hit's series description(s) from its metadata (GetImageSetMetadata of the version found,
-    cached), fetched concurrently; an image set whose metadata cannot be read keeps none."""
+    cached; the missing ones fetched concurrently); an image set whose metadata cannot be read keeps none."""
 
-    def describe(hit: ImageSetHit) -> None:
+    def name(hit: ImageSetHit, document: ImageSetDocument) -> None:
+        named = [s.description for s in document.series if s.description]
+        if named:
+            more = f" +{len(named) - DESCRIBED_SERIES}" if len(named) > DESCRIBED_SERIES else ""
+            hit.series_description = "; ".join(named[:DESCRIBED_SERIES]) + more
+
+    def fetch(hit: ImageSetHit) -> None:
         try:
             document = rt.documents.get(
                 datastore_id, hit.image_set_id, None if hit.version is None else str(hit.version)
             )
         except HealthImagingError:
             return
-        named = [s.description for s in document.series if s.description]
-        if named:
-            more = f" +{len(named) - DESCRIBED_SERIES}" if len(named) > DESCRIBED_SERIES else ""
-            hit.series_description = "; ".join(named[:DESCRIBED_SERIES]) + more
+        name(hit, document)
 
-    if hits:
-        with ThreadPoolExecutor(min(_DESCRIBE_WORKERS, len(hits))) as pool:
-            list(pool.map(describe, hits))
+    missing = []
+    for hit in hits:
+        cached = None if hit.version is None else rt.documents.cached(datastore_id, hit.image_set_id, str(hit.version))
+        if cached is None:
+            missing.append(hit)
+        else:
+            name(hit, cached)
+    if len(missing) == 1:
+        fetch(missing[0])
+    elif missing:
+        with ThreadPoolExecutor(min(_DESCRIBE_WORKERS, len(missing))) as pool:
+            list(pool.map(fetch, missing))
 
 
 class ImageSetState(ToolOutput):
