@@ -13,21 +13,17 @@ instrumentation suppressed: both cost what an unconfigured server pays.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx2
-import jwt
 import uvicorn
-from cryptography.hazmat.primitives.asymmetric import rsa
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from opentelemetry import trace
@@ -45,13 +41,13 @@ from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.runtime import Runtime
 from healthimaging_mcp.server import build_server
 from healthimaging_mcp.settings import Settings
+from tests.support.oauth_issuer import Issuer, serve_issuer
 
 from .async_harness import compare_async
 from .harness import Options, Result, Table, latency_table
 from .mcp_fixtures import bench_settings, call_checked, ensure_dummy_credentials, seed_many_image_sets
 
 TARGET_MS = 1.0
-ISSUER_PATH = "/issuer"
 SCOPES = "healthimaging:read healthimaging:write healthimaging:delete"
 AUDIENCE = "healthimaging-bench"
 
@@ -60,17 +56,17 @@ def run(options: Options) -> list[Table]:
     ensure_dummy_credentials()
     with tempfile.TemporaryDirectory(prefix="him-bench-deploy-") as tmp, LocalService(Path(tmp) / "service") as service:
         image_set = seed_many_image_sets(service, 1)[0]
-        with jwks_server() as (issuer, key), tracing() as switch:
-            tables: list[Table] = anyio.run(_measure, service, image_set, issuer, key, switch, Path(tmp), options)
+        with serve_issuer(AUDIENCE) as issuer, tracing() as switch:
+            tables: list[Table] = anyio.run(_measure, service, image_set, issuer, switch, Path(tmp), options)
     return tables
 
 
 async def _measure(
-    service: LocalService, image_set: Any, issuer: str, key: Any, switch: SamplerSwitch, tmp: Path, options: Options
+    service: LocalService, image_set: Any, issuer: Issuer, switch: SamplerSwitch, tmp: Path, options: Options
 ) -> list[Table]:
     plain = bench_settings(service.endpoint, tmp / "out", transport="http")
     audit = str(tmp / "audit.jsonl")
-    secured = plain.with_overrides(auth_issuer_url=issuer, auth_audiences=(AUDIENCE,), audit_log=audit)
+    secured = plain.with_overrides(auth_issuer_url=issuer.url, auth_audiences=(AUDIENCE,), audit_log=audit)
     telemetry = Telemetry(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     arguments = {
         "list_datastores": {},
@@ -82,10 +78,14 @@ async def _measure(
             "on": stack.enter_context(serve(secured, Runtime(secured, telemetry=telemetry))),
         }
         n, warmup = options.n(300, 10), options.n(20, 2)
-        fresh_tokens = iter([signed_token(key, issuer, f"t{i}") for i in range(n + warmup)])
+
+        def token(token_id: str) -> str:
+            return issuer.token(sub="bench", client_id="bench", scope=SCOPES, jti=token_id, exp=int(time.time()) + 3600)
+
+        fresh_tokens = iter([token(f"t{i}") for i in range(n + warmup)])
         headers = {"off": httpx2.Headers(), "on": httpx2.Headers(), "new token": httpx2.Headers()}
-        headers["on"]["Authorization"] = f"Bearer {signed_token(key, issuer, 'reused')}"
-        headers["new token"]["Authorization"] = f"Bearer {signed_token(key, issuer, 'first')}"
+        headers["on"]["Authorization"] = f"Bearer {token('reused')}"
+        headers["new token"]["Authorization"] = f"Bearer {token('first')}"
         clients = {
             mode: await stack.enter_async_context(session(urls["off" if mode == "off" else "on"], header))
             for mode, header in headers.items()
@@ -154,45 +154,6 @@ def session(url: str, headers: httpx2.Headers) -> Client:
     http_client = httpx2.AsyncClient(timeout=httpx2.Timeout(30, read=120))
     http_client.headers = headers
     return Client(streamable_http_client(url, http_client=http_client))
-
-
-def signed_token(key: Any, issuer: str, token_id: str) -> str:
-    now = int(time.time())
-    claims = {"iss": issuer, "aud": AUDIENCE, "sub": "bench", "client_id": "bench", "scope": SCOPES, "jti": token_id}
-    return jwt.encode({**claims, "iat": now, "exp": now + 3600}, key, algorithm="RS256", headers={"kid": "bench"})
-
-
-@contextmanager
-def jwks_server() -> Iterator[tuple[str, Any]]:
-    """An issuer on 127.0.0.1 with OpenID discovery and a JWKS for a key made here; yields (issuer URL, key)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
-    documents: dict[str, Any] = {"/jwks.json": {"keys": [{**public, "kid": "bench", "alg": "RS256", "use": "sig"}]}}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = json.dumps(documents.get(self.path, {})).encode()
-            self.send_response(200 if self.path in documents else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{http.server_address[1]}"
-    documents[f"{ISSUER_PATH}/.well-known/openid-configuration"] = {
-        "issuer": base + ISSUER_PATH,
-        "jwks_uri": base + "/jwks.json",
-    }
-    threading.Thread(target=http.serve_forever, daemon=True).start()
-    try:
-        yield base + ISSUER_PATH, key
-    finally:
-        http.shutdown()
-        http.server_close()
 
 
 class SamplerSwitch(Sampler):

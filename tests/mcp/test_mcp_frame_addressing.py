@@ -44,6 +44,15 @@ def _frame_ids(service: LocalService, datastore_id: str, image_set_id: str) -> d
     return {sop: [f["ID"] for f in i["ImageFrames"]] for sop, i in series["Instances"].items()}
 
 
+def _shared_numbers(service: LocalService) -> tuple[list[Dataset], dict[str, list[str]], dict[str, Any]]:
+    """The series whose instances share numbers and tie in position, imported: its datasets, frame IDs by SOP
+    instance UID, and the arguments that address its image set (no picture)."""
+    datasets = shared_number_series()
+    datastore_id, image_set_id = _import(service, datasets)
+    base = {"image_set_id": image_set_id, "datastore_id": datastore_id, "include_image": False}
+    return datasets, _frame_ids(service, datastore_id, image_set_id), base
+
+
 def _picture(result: CallToolResult) -> bytes:
     (image,) = images_of(result)
     return base64.b64decode(image.data)
@@ -108,10 +117,7 @@ async def test_pixels_saved_in_modality_units_use_each_frames_own_rescale(
 async def test_an_instance_number_shared_by_several_instances_is_refused_with_the_candidates(
     fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
-    datasets = shared_number_series()
-    datastore_id, image_set_id = _import(fresh_service, datasets)
-    frame_ids = _frame_ids(fresh_service, datastore_id, image_set_id)
-    base = {"image_set_id": image_set_id, "datastore_id": datastore_id, "include_image": False}
+    datasets, frame_ids, base = _shared_numbers(fresh_service)
     async with Client(server_for(fresh_service)) as client:
         shared = await call(client, "get_image_frame", {**base, "instance_number": 5})
         unique = await call(client, "get_image_frame", {**base, "instance_number": 6})
@@ -131,10 +137,7 @@ async def test_an_instance_number_shared_by_several_instances_is_refused_with_th
 async def test_a_slice_that_ties_with_another_instance_is_refused_with_the_candidates(
     fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
-    datasets = shared_number_series()
-    datastore_id, image_set_id = _import(fresh_service, datasets)
-    frame_ids = _frame_ids(fresh_service, datastore_id, image_set_id)
-    base = {"image_set_id": image_set_id, "datastore_id": datastore_id, "include_image": False}
+    datasets, frame_ids, base = _shared_numbers(fresh_service)
     async with Client(server_for(fresh_service)) as client:
         distinct = [await call(client, "get_image_frame", {**base, "slice_index": i}) for i in range(3)]
         tied = [await call(client, "get_image_frame", {**base, "slice_index": i}) for i in (3, 4)]
