@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +17,7 @@ from mcp.server.mcpserver import MCPServer
 from healthimaging_mcp.local.samples.collection import ALICE_MR, BOB_US
 from healthimaging_mcp.local.service import LocalService
 from tests.support.mcp_testkit import MODES, call, error_of, ok, text_of
+from tests.support.tooling import missing_dcmtk, require
 
 pytestmark = pytest.mark.anyio
 
@@ -98,9 +98,9 @@ async def test_a_deidentified_study_export_carries_no_identity_and_the_same_pixe
         assert client.get_image_set(datastoreId=sample_facts.datastore_id, imageSetId=image_set_id)["versionId"] == str(
             version
         )
-    if shutil.which("dcmftest"):
-        checked = subprocess.run(["dcmftest", *map(str, files)], capture_output=True, text=True, check=False)
-        assert checked.stdout.count("yes: ") == 5
+    require(missing_dcmtk())
+    checked = subprocess.run(["dcmftest", *map(str, files)], capture_output=True, text=True, check=False)
+    assert checked.stdout.count("yes: ") == 5
 
 
 async def test_dates_shift_by_the_chosen_offset(read_server: MCPServer, output_root: Path) -> None:

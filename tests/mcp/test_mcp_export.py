@@ -4,7 +4,6 @@ the original files and their pixels (pydicom re-reading both), encapsulated as s
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,11 +24,10 @@ from healthimaging_mcp.local.samples.collection import BUNDLED_FILES, load_bundl
 from healthimaging_mcp.local.service import LocalService
 from tests.support.dicom_files import part10
 from tests.support.mcp_testkit import MODES, call, error_of, ok, text_of
+from tests.support.tooling import missing_dcmtk, require
 
 pytestmark = pytest.mark.anyio
 
-DCMTK = shutil.which("dcmftest") and shutil.which("dcmdump")
-needs_dcmtk = pytest.mark.skipif(not DCMTK, reason="dcmtk is not installed (apt-get install dcmtk; .ci/run does)")
 CT_SLICES_EXPORTED = 3
 LOSSY = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51", "1.2.840.10008.1.2.4.91"}
 # Rebuilt rather than copied: the file meta group, the pixel data (and its encoding), the trailing padding.
@@ -123,8 +121,8 @@ def test_every_instance_is_exported_once_per_encoding(exported: Exported) -> Non
         assert {pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID for path in files(folder)} == expected
 
 
-@needs_dcmtk
 def test_dcmtk_accepts_every_exported_file(exported: Exported) -> None:
+    require(missing_dcmtk())
     paths = [str(path) for folder in (exported.encapsulated, exported.transcoded) for path in files(folder)]
     checked = subprocess.run(["dcmftest", *paths], capture_output=True, text=True, check=False)
     assert checked.stdout.count("yes: ") == len(paths), checked.stdout
@@ -179,8 +177,8 @@ def file_of(folder: Path, exported: Exported, transfer_syntax: str) -> tuple[Dat
     raise AssertionError(f"no exported file from {transfer_syntax}")
 
 
-@needs_dcmtk
 def test_dcmtk_decodes_the_exported_pixels(exported: Exported, tmp_path: Path) -> None:
+    require(missing_dcmtk())
     # A JPEG baseline file kept encapsulated: dcmtk's own JPEG decoder gives the original's pixels.
     original, path = file_of(exported.encapsulated, exported, "1.2.840.10008.1.2.4.50")
     decompressed = tmp_path / "decompressed.dcm"

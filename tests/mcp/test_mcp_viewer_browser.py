@@ -26,7 +26,8 @@ from mcp import Client
 
 from tests.support.mcp_testkit import APP_ONLY_TOOLS, READ_TOOLS, images_of, ok
 from tests.support.server_processes import free_port, launch, stop
-from tests.support.viewer_build import VIEWER, missing_node_tools, require
+from tests.support.tooling import require
+from tests.support.viewer_build import VIEWER, missing_node_tools
 
 pytestmark = pytest.mark.anyio
 

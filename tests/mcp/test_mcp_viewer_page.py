@@ -9,7 +9,8 @@ import re
 import subprocess
 
 from healthimaging_mcp.apps.viewer import viewer_html
-from tests.support.viewer_build import VIEWER, missing_node_tools, require
+from tests.support.tooling import require
+from tests.support.viewer_build import VIEWER, missing_node_tools
 
 
 def inline(tag: str, html: str) -> str:

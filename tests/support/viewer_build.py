@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
-
-import pytest
 
 VIEWER = Path(__file__).resolve().parents[2] / "viewer"
 
@@ -18,11 +15,3 @@ def missing_node_tools() -> str | None:
     if not (VIEWER / "node_modules" / "esbuild").is_dir():
         return "viewer/node_modules is missing (npm ci in viewer/)"
     return None
-
-
-def require(missing: str | None) -> None:
-    """Skip for want of `missing` tools, except in CI, which must run everything."""
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI runs the viewer's tests: {missing}")
-        pytest.skip(missing)
