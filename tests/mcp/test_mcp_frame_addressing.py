@@ -89,29 +89,56 @@ async def test_every_frame_of_an_enhanced_mr_looks_the_same_however_it_is_addres
             assert _picture(results[0]) == _picture(results[1]) == _picture(results[2])
 
 
-async def test_pixels_saved_in_modality_units_use_each_frames_own_rescale(
+async def test_pixels_saved_in_modality_units_use_each_frames_own_rescale_however_it_is_addressed(
     fresh_service: LocalService, server_for: Callable[..., MCPServer]
 ) -> None:
     datastore_id, image_set_id = _import(fresh_service, [enhanced_mr()])
     (frame_ids,) = _frame_ids(fresh_service, datastore_id, image_set_id).values()
+    base = {"image_set_id": image_set_id, "datastore_id": datastore_id, "include_image": False, "save_kind": "modality"}
     async with Client(server_for(fresh_service)) as client:
         for facts in ENHANCED_FRAMES:
-            result = await call(
-                client,
-                "get_image_frame",
-                {
-                    "image_set_id": image_set_id,
-                    "datastore_id": datastore_id,
-                    "image_frame_id": frame_ids[facts.index],
-                    "include_image": False,
-                    "save_as": f"frame{facts.index}",
-                    "save_kind": "modality",
-                },
-            )
-            saved = np.load(ok(result)["saved_to"], allow_pickle=False)
+            ways: dict[str, dict[str, Any]] = {
+                "id": {"image_frame_id": frame_ids[facts.index]},
+                "number": {"instance_number": 1, "frame_index": facts.index},
+                "slice": {"slice_index": facts.index},
+            }
             expected = frame_pixels(facts.index) * facts.slope + facts.intercept
-            assert saved.dtype == np.float32
-            assert np.allclose(saved, expected), facts
+            for way, address in ways.items():
+                result = await call(client, "get_image_frame", {**base, **address, "save_as": f"f{facts.index}{way}"})
+                saved = np.load(ok(result)["saved_to"], allow_pickle=False)
+                assert saved.dtype == np.float32
+                assert np.allclose(saved, expected), (facts, way)
+
+
+CONFLICTING_ADDRESSES: list[tuple[dict[str, Any], list[str]]] = [
+    ({"image_frame_id": "FRAME", "frame_index": 1}, ["frame_index"]),
+    ({"image_frame_id": "FRAME", "slice_index": 1}, ["image_frame_id", "slice_index"]),
+    ({"image_frame_id": "FRAME", "instance_number": 1}, ["image_frame_id", "instance_number"]),
+    ({"instance_number": 1, "slice_index": 2}, ["instance_number", "slice_index"]),
+    ({"slice_index": 2, "frame_index": 1}, ["frame_index"]),
+    ({"frame_index": 1}, ["frame_index"]),
+    ({"image_frame_id": "FRAME", "series_instance_uid": "1.2.3.4"}, ["FRAME", "1.2.3.4"]),
+    ({"plane": "axial", "slice_index": 1, "frame_index": 1}, ["frame_index"]),
+]
+
+
+@pytest.mark.parametrize(("address", "named"), CONFLICTING_ADDRESSES)
+async def test_a_frame_addressed_two_ways_is_refused_not_half_ignored(
+    fresh_service: LocalService, server_for: Callable[..., MCPServer], address: dict[str, Any], named: list[str]
+) -> None:
+    datastore_id, image_set_id = _import(fresh_service, [enhanced_mr()])
+    (frame_ids,) = _frame_ids(fresh_service, datastore_id, image_set_id).values()
+    frame_id = frame_ids[2]
+    address = {key: frame_id if value == "FRAME" else value for key, value in address.items()}
+    base = {"image_set_id": image_set_id, "datastore_id": datastore_id, "include_image": False}
+    async with Client(server_for(fresh_service)) as client:
+        refused = await call(client, "get_image_frame", {**base, **address})
+        alone = await call(client, "get_image_frame", {**base, "image_frame_id": frame_id})
+    error = error_of(refused)
+    assert error["type"] == "validation_error"
+    for word in named:
+        assert (frame_id if word == "FRAME" else word) in error["message"], error
+    assert ok(alone)["image_frame_id"] == frame_id
 
 
 async def test_an_instance_number_shared_by_several_instances_is_refused_with_the_candidates(

@@ -83,13 +83,15 @@ def locate(
     series_uid: str | None = None,
     instance_number: int | None = None,
     slice_index: int | None = None,
-    frame_index: int = 0,
+    frame_index: int | None = None,
 ) -> FrameTarget:
     """The frame asked for: by ID, by instance number (+frame), by slice index, or the middle slice.
 
-    Never a silent choice: an instance number shared by several instances, or a slice whose instance the
-    display order cannot tell from others (same number and position), is refused with the candidates.
+    Never a silent choice: an address given two ways (a frame ID beside an instance number, say), an instance
+    number shared by several instances, or a slice whose instance the display order cannot tell from others
+    (same number and position) is refused, the last two with the candidates.
     """
+    one_address(image_frame_id, instance_number, slice_index, frame_index)
     if image_frame_id:
         found = document.find_frame(image_frame_id)
         if found is None:
@@ -99,9 +101,15 @@ def locate(
                 next_step="Omit image_frame_id and address the frame by series and instance number or slice index.",
             )
         series, instance, frame = found
+        if series_uid and series_uid != series.uid:
+            raise invalid(
+                f"Image frame {image_frame_id} belongs to series {series.uid}, not {series_uid}.",
+                "Give image_frame_id alone, or the series with an instance number or slice index.",
+            )
         return FrameTarget(series, instance, frame, slice_position(series, instance, frame))
     series = pick_series(document, series_uid)
     if instance_number is not None:
+        frame_index = frame_index or 0
         numbered = series.instances_by_number(instance_number)
         if not numbered:
             numbers = [i.instance_number for i in series.instances if i.instance_number is not None]
@@ -129,6 +137,29 @@ def locate(
             f"Slice {index} is one of {len(tied)} instances at the same position", tied, target.frame.index
         )
     return target
+
+
+def one_address(
+    image_frame_id: str | None, instance_number: int | None, slice_index: int | None, frame_index: int | None
+) -> None:
+    """Refuse a frame addressed two ways: one of them would be ignored."""
+    given = {
+        "image_frame_id": bool(image_frame_id),
+        "instance_number": instance_number is not None,
+        "slice_index": slice_index is not None,
+    }
+    named = [name for name, present in given.items() if present]
+    if len(named) > 1:
+        raise invalid(
+            f"{' and '.join(named)} each name a frame; give one of them.",
+            "image_frame_id alone, instance_number (with frame_index for a multi-frame instance), or slice_index.",
+        )
+    if frame_index is not None and not given["instance_number"]:
+        raise invalid(
+            "frame_index picks a frame of the instance given by instance_number; "
+            + (f"{named[0]} already names one frame." if named else "give instance_number with it."),
+            "Give frame_index only together with instance_number.",
+        )
 
 
 def slice_target(series: SeriesView, index: int) -> FrameTarget:

@@ -60,7 +60,7 @@ def get_image_frame(
     series_instance_uid: SeriesUidArg = None,
     instance_number: int | None = None,
     slice_index: Annotated[int | None, Field(ge=0, description="0-based; default: the middle")] = None,
-    frame_index: Annotated[int, Field(ge=0)] = 0,  # of a multi-frame instance
+    frame_index: Annotated[int | None, Field(ge=0)] = None,  # of a multi-frame instance (default 0)
     image_frame_id: Annotated[str | None, Field(pattern=r"^[0-9a-z]{32}$")] = None,
     version_id: VersionArg = None,
     window: WindowArg = None,

@@ -18,7 +18,7 @@ from ..imaging.render import DisplayImage, ImageFormat, encode_image, picture, t
 from ..imaging.window import WindowSpec, modality_units
 from ..runtime import Runtime
 from .common import ID_PATTERN
-from .frame_pipeline import frame_position, locate, window_text
+from .frame_pipeline import frame_position, locate, one_address, window_text
 from .image_answers import Delivery, FrameAnswer
 from .priors import find_prior, named
 from .series_volumes import SeriesVolume, open_volume
@@ -158,7 +158,7 @@ class PlaneRequest:
     slab_mm: float
     projection: Projection
     instance_number: int | None = None
-    frame_index: int = 0
+    frame_index: int | None = None
     image_frame_id: str | None = None
 
 
@@ -166,6 +166,7 @@ def requested_view(source: SeriesVolume, request: PlaneRequest) -> PlaneView:
     """The plane the request names, sampled."""
     plane = request.plane or acquisition_plane(source)
     position, index = request.position_mm, request.slice_index
+    one_address(request.image_frame_id, request.instance_number, index, request.frame_index)
     if request.instance_number is not None or request.image_frame_id:
         if position is not None or index is not None:
             raise invalid("Give one position: position_mm, slice_index, or a frame (instance_number/image_frame_id).")
