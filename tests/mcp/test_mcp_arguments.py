@@ -136,7 +136,13 @@ BAD_FILE_NAMES = [
 
 
 @pytest.mark.parametrize(
-    ("tool", "parameter"), [("get_image_frame", "save_as"), ("get_image_set_metadata", "save_json_as")]
+    ("tool", "parameter"),
+    [
+        ("get_image_frame", "save_as"),
+        ("get_image_set_metadata", "save_json_as"),
+        ("get_series_montage", "save_as"),
+        ("export_dicom", "destination"),
+    ],
 )
 async def test_bad_file_names_are_refused_and_never_logged(
     tool: str,
@@ -150,6 +156,8 @@ async def test_bad_file_names_are_refused_and_never_logged(
     base: dict[str, Any] = {"image_set_id": sample_facts.ct_image_set_id}
     if tool == "get_image_frame":
         base |= {"include_image": False, "max_size": 64}
+    if tool == "get_series_montage":
+        base |= {"count": 2, "tile_size": 64}
     async with Client(read_server) as client:
         for name in BAD_FILE_NAMES:
             error = error_of(await call(client, tool, {**base, parameter: name}))
