@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError, NoRegionError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import get_environ_proxies
@@ -191,7 +192,7 @@ def _failure(response: AWSResponse) -> HealthImagingError:
 
 
 def _unreachable(exc: Exception) -> HealthImagingError:
-    if isinstance(exc, HTTPClientError):
+    if isinstance(exc, (HTTPClientError, BotocoreConnectionError)):  # incl. refused connections and proxies
         return HealthImagingError(
             ErrorType.SERVICE,
             "Cannot reach the HealthImaging DICOMweb endpoint.",
