@@ -41,7 +41,7 @@ class Runtime:
         pacer = Pacer(settings.write_rate_per_second)
         observed = self.telemetry if self.telemetry.enabled else None
         self.aws = HealthImaging(self.clients, pacer, ready, observed)
-        self.dicomweb = DicomWeb(self.clients, ready, observed)  # QIDO / WADO / STOW, signed like self.aws
+        self.dicomweb = DicomWeb(self.clients, ready, observed)  # QIDO / STOW, signed like self.aws
         self.documents = ImageSetDocuments(self.aws, settings)
         self.volumes = VolumeCache(settings.volume_cache_mb * 2**20)
         self.redaction = Redaction(settings.redact_phi)

@@ -22,6 +22,18 @@ def test_unsigned_requests_are_refused_by_the_front_door(sample_service: LocalSe
     assert bogus.status == 403 and bogus.headers["x-amzn-errortype"] == "IncompleteSignatureException"
 
 
+@pytest.mark.parametrize("dicomweb", [False, True], ids=["native", "dicomweb"])
+def test_a_credential_scope_of_another_service_is_refused(
+    sample_service: LocalService, sample_datastore_id: str, dicomweb: bool
+) -> None:
+    path = f"/datastore/{sample_datastore_id}" + ("/studies" if dicomweb else "")
+    right = raw_request(sample_service.endpoint, "GET", path)
+    wrong = raw_request(sample_service.endpoint, "GET", path, service="s3")
+    assert right.status == 200
+    assert (wrong.status, wrong.headers["x-amzn-errortype"]) == (403, "InvalidSignatureException")
+    assert wrong.json()["message"] == "Credential should be scoped to correct service: 'medical-imaging'."
+
+
 def test_with_credentials_only_the_right_key_and_secret_are_accepted(tmp_path: Any) -> None:
     with LocalService(tmp_path / "signed", credentials={"AKIDLOCAL": "right-secret"}) as service:
         good = service.client(aws_access_key_id="AKIDLOCAL", aws_secret_access_key="right-secret")

@@ -12,10 +12,13 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 from pydicom import dcmread
 from pydicom.data import get_testdata_file
+from pydicom.uid import generate_uid
 
 from healthimaging_mcp.local.service import LocalService
+from healthimaging_mcp.server import build_server
+from healthimaging_mcp.tools import upload
 from tests.support.local_kit import UNKNOWN_ID
-from tests.support.mcp_testkit import call, error_of, ok, text_of
+from tests.support.mcp_testkit import call, error_of, ok, settings_for, text_of
 from tests.support.sample_phi import sample_identifiers
 
 pytestmark = pytest.mark.anyio
@@ -150,3 +153,94 @@ async def test_uploads_are_off_without_an_input_folder_and_absent_when_read_only
         names = {tool.name for tool in (await client.list_tools()).tools}
     assert refused["type"] == "validation_error" and "--input-dir" in refused["next_step"]
     assert "upload_dicom_files" not in names and "search_dicom" in names
+
+
+def _instances(root: Path, names: list[str], **attributes: str) -> Path:
+    """Copies of pydicom's CT_small.dcm (with `attributes` set) as separate instances (new SOP Instance UIDs),
+    one file per name."""
+    folder = root / "incoming"
+    folder.mkdir()
+    ct = dcmread(str(get_testdata_file("CT_small.dcm")))
+    for keyword, value in attributes.items():
+        setattr(ct, keyword, value)
+    for name in names:
+        ct.SOPInstanceUID = ct.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ct.save_as(folder / name)
+    return folder
+
+
+async def test_a_failed_batch_marks_its_files_and_the_upload_goes_on(
+    fresh_service: LocalService, server_for: Callable[..., MCPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upload, "BATCH_FILES", 1)  # one STOW-RS request per file
+    folder = _instances(tmp_path, ["1.dcm", "2.dcm", "3.dcm"])
+    datastore_id = fresh_service.client().create_datastore(datastoreName="uploads")["datastoreId"]
+    fresh_service.faults.add("StoreDICOM", "InternalServerException", message="Injected failure", after=1)
+    async with Client(server_for(fresh_service, allow_write=True, input_dir=folder, datastore_id=datastore_id)) as c:
+        result = await call(c, "upload_dicom_files")
+        found = ok(await call(c, "search_dicom", {"level": "instances"}))
+    answer = ok(result)
+    by_file = {f["file"]: f for f in answer["files"]}
+    assert (answer["stored"], answer["failed"]) == (2, 1)
+    assert by_file["1.dcm"]["stored"] and by_file["3.dcm"]["stored"]
+    assert by_file["2.dcm"] == {
+        "file": "2.dcm",
+        "stored": False,
+        "reason": "upload failed (service_error): Injected failure",
+    }
+    assert "failed: 2.dcm: upload failed (service_error)" in text_of(result)
+    assert len(found["results"]) == 2
+
+
+async def test_after_access_is_denied_the_rest_is_not_attempted(
+    fresh_service: LocalService, server_for: Callable[..., MCPServer], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(upload, "BATCH_FILES", 1)
+    folder = _instances(tmp_path, ["Doe 1.dcm", "Doe 2.dcm", "Doe 3.dcm"])
+    datastore_id = fresh_service.client().create_datastore(datastoreName="uploads")["datastoreId"]
+    server = server_for(fresh_service, allow_write=True, input_dir=folder, datastore_id=datastore_id, redact_phi=True)
+    denied = "User is not authorized to StoreDICOM"
+    fresh_service.faults.add("StoreDICOM", "AccessDeniedException", message=denied, after=1)
+    async with Client(server) as client:
+        result = await call(client, "upload_dicom_files")
+        fresh_service.faults.add("StoreDICOM", "AccessDeniedException", message=denied)
+        first_refused = error_of(await call(client, "upload_dicom_files"))
+    answer = ok(result)
+    assert (answer["stored"], answer["failed"]) == (1, 2)
+    assert sorted(str(f.get("reason")) for f in answer["files"]) == [
+        "None",
+        "not attempted after an earlier batch failed (access_denied)",
+        f"upload failed (access_denied): {denied}",
+    ]
+    assert fresh_service.faults.fired("StoreDICOM") == 2, "one refusal per call: nothing sent after it"
+    assert "Doe" not in text_of(result) + str(result.structured_content)
+    assert all(f["file"].startswith("FILE-") for f in answer["files"])
+    assert first_refused["type"] == "access_denied" and first_refused["message"] == denied
+
+
+async def test_signed_requests_pass_a_service_that_verifies_signatures_and_a_wrong_secret_is_refused(
+    tmp_path: Path,
+) -> None:
+    description = "CT CHEST W CONTRAST"
+    folder = _instances(
+        tmp_path, ["a.dcm"], PatientName="DOE^JANE Q", StudyDescription=description, StudyDate="20240315"
+    )
+    key, secret = "AKIDSIGNED", "right-secret"
+    with LocalService(tmp_path / "signed", credentials={key: secret}) as service:
+        datastore_id = service.client().create_datastore(datastoreName="signed")["datastoreId"]
+        settings = settings_for(
+            service.endpoint, tmp_path / "out", allow_write=True, input_dir=folder, datastore_id=datastore_id
+        )
+        async with Client(build_server(settings.with_overrides(local_credentials=(key, secret)))) as client:
+            uploaded = ok(await call(client, "upload_dicom_files"))
+            match = {"PatientName": "DOE^JANE*", "StudyDescription": "CT CHEST W*", "StudyDate": "2024-03-01-20240331"}
+            studies = ok(await call(client, "search_dicom", {"match": match}))
+            series = ok(await call(client, "search_dicom", {"level": "series", "match": {"PatientName": "DOE^JANE Q"}}))
+        async with Client(build_server(settings.with_overrides(local_credentials=(key, "wrong-secret")))) as client:
+            search_refused = error_of(await call(client, "search_dicom"))
+            upload_refused = error_of(await call(client, "upload_dicom_files"))
+    assert uploaded["stored"] == 1
+    assert [r["study_description"] for r in studies["results"]] == [description]
+    assert [r["study_description"] for r in series["results"]] == [description]  # an includefield attribute
+    for refused in (search_refused, upload_refused):
+        assert (refused["type"], refused["aws_error_code"]) == ("auth_error", "InvalidSignatureException")

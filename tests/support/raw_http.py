@@ -35,10 +35,12 @@ def raw_request(
     secret: str = "local",
     headers: dict[str, str] | None = None,
     signed_path: str | None = None,
+    service: str = "medical-imaging",
 ) -> RawResponse:
     """Send one request; `host` overrides the Host header (and is what gets signed).
 
-    `signed_path` signs another path than the one sent: a well-formed signature that does not match.
+    `signed_path` signs another path than the one sent: a well-formed signature that does not match; `service` is
+    the signing name in the credential scope.
     """
     parts = urlsplit(endpoint)
     all_headers = {"Host": host or parts.netloc, **(headers or {})}
@@ -47,7 +49,7 @@ def raw_request(
     if sign:
         url = f"http://{all_headers['Host']}{signed_path or path}"
         request = AWSRequest(method=method, url=url, data=body, headers=all_headers)
-        SigV4Auth(Credentials(access_key, secret), "medical-imaging", "us-east-1").add_auth(request)
+        SigV4Auth(Credentials(access_key, secret), service, "us-east-1").add_auth(request)
         all_headers = dict(request.headers.items())
     assert parts.hostname, endpoint
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)

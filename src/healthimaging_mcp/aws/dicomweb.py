@@ -1,4 +1,4 @@
-"""HealthImaging's DICOMweb APIs (QIDO-RS, WADO-RS, STOW-RS), which no SDK models: SigV4-signed HTTP.
+"""HealthImaging's DICOMweb APIs (QIDO-RS search, STOW-RS store), which no SDK models: SigV4-signed HTTP.
 
 Requests are signed with botocore's SigV4 signer (service `medical-imaging`) with the credentials and region
 of the boto3 clients, and sent by botocore's HTTP session (its TLS, proxy and pool handling). The endpoint is
@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError, NoRegionError
 from botocore.httpsession import URLLib3Session
 from botocore.utils import get_environ_proxies
@@ -96,24 +97,6 @@ class DicomWeb:
         )
         dataset = _json(response) if response.content else {}
         return StowAnswer(response.status_code, dataset if isinstance(dataset, dict) else {})
-
-    def instance(
-        self,
-        datastore_id: str,
-        study_uid: str,
-        series_uid: str,
-        sop_uid: str,
-        *,
-        image_set_id: str | None = None,
-        stored_syntax: bool = True,
-    ) -> bytes:
-        """WADO-RS: one instance as a Part 10 file, in its stored transfer syntax or Explicit VR Little Endian."""
-        path = f"studies/{study_uid}/series/{series_uid}/instances/{sop_uid}"
-        if image_set_id:
-            path += f"?imageSetId={image_set_id}"
-        accept = "application/dicom; transfer-syntax=*" if stored_syntax else "application/dicom"
-        response = self._send("GetDICOMInstance", "GET", path, datastore_id, headers={"Accept": accept})
-        return bytes(response.content)
 
     # ------------------------------------------------------------------ signing and sending
 
@@ -209,7 +192,7 @@ def _failure(response: AWSResponse) -> HealthImagingError:
 
 
 def _unreachable(exc: Exception) -> HealthImagingError:
-    if isinstance(exc, HTTPClientError):
+    if isinstance(exc, (HTTPClientError, BotocoreConnectionError)):  # incl. refused connections and proxies
         return HealthImagingError(
             ErrorType.SERVICE,
             "Cannot reach the HealthImaging DICOMweb endpoint.",

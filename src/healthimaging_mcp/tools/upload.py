@@ -3,7 +3,10 @@
 Files are read only inside `--input-dir` (symbolic links leading out are refused), checked to be DICOM Part 10
 (identity read with pydicom), and sent in multipart requests of at most BATCH_BYTES (HealthImaging takes up to
 1 GB a request). The service's answer lists stored and failed SOP instances; each file's result is matched by its
-SOP Instance UID. File names may name patients: they are never logged, and are pseudonyms under --redact-phi.
+SOP Instance UID. A batch the service refuses (413, 5xx, 429 after retries) marks its files failed with the
+error's message and the upload goes on; after an auth or access error the rest is not attempted (on the first
+batch, nothing being stored, the error is raised). File names may name patients: they are never logged, and are
+pseudonyms under --redact-phi.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ import pydicom
 from mcp.server.mcpserver import Context
 from pydantic import BaseModel
 
-from ..aws.dicomweb import STOW_LIMIT_BYTES
+from ..aws.dicomweb import STOW_LIMIT_BYTES, StowAnswer
 from ..dicom.phi_rules import FILE
+from ..errors import ErrorType, HealthImagingError
 from ..files import input_files
 from ..runtime import Runtime
 from .common import DatastoreIdArg
@@ -32,6 +36,7 @@ BATCH_FILES = 200
 MAX_ROWS = 50  # per-file rows in an answer (failures first); the totals count every file
 _SOP = "00081155"
 _FAILED, _STORED, _REASON, _COMMENT = "00081198", "00081199", "00081197", "00000902"
+_EVERY_BATCH_FAILS = {ErrorType.AUTH, ErrorType.ACCESS_DENIED}  # later batches are not attempted
 
 
 class FileResult(BaseModel):
@@ -89,6 +94,25 @@ def _first(item: dict[str, Any], tag: str) -> Any:
     return values[0]
 
 
+def _unstored(batch: list[tuple[str, Path, str]], reason: str) -> list[FileResult]:
+    return [FileResult(file=name, stored=False, reason=reason) for name, _, _ in batch]
+
+
+def _answered(batch: list[tuple[str, Path, str]], answer: StowAnswer) -> list[FileResult]:
+    """Each file's result, by its SOP Instance UID in the STOW-RS answer's stored and failed sequences."""
+    stored = {_first(item, _SOP) for item in _sequence(answer.dataset, _STORED)}
+    failed = {_first(item, _SOP): item for item in _sequence(answer.dataset, _FAILED)}
+    results = []
+    for name, _, uid in batch:
+        if uid in failed:
+            item = failed[uid]
+            reason = _first(item, _COMMENT) or f"failure reason {_first(item, _REASON)}"
+            results.append(FileResult(file=name, stored=False, reason=str(reason)))
+        else:
+            results.append(FileResult(file=name, stored=uid in stored, reason=None if uid in stored else "no answer"))
+    return results
+
+
 def _upload(rt: Runtime, datastore_id: str, path: str | None, progress: Callable[[int, int], None]) -> list[FileResult]:
     found, refused = input_files(rt.settings.input_dir, path)
     results = [FileResult(file=name, stored=False, reason="leads outside the input folder") for name in refused]
@@ -103,18 +127,18 @@ def _upload(rt: Runtime, datastore_id: str, path: str | None, progress: Callable
             ready.append((name, real, uid))
     batches = _batches(ready)
     for done, batch in enumerate(batches, 1):
-        answer = rt.dicomweb.store(datastore_id, [real.read_bytes() for _, real, _ in batch])
-        stored = {_first(item, _SOP) for item in _sequence(answer.dataset, _STORED)}
-        failed = {_first(item, _SOP): item for item in _sequence(answer.dataset, _FAILED)}
-        for name, _, uid in batch:
-            if uid in failed:
-                item = failed[uid]
-                reason = _first(item, _COMMENT) or f"failure reason {_first(item, _REASON)}"
-                results.append(FileResult(file=name, stored=False, reason=str(reason)))
-            else:
-                results.append(
-                    FileResult(file=name, stored=uid in stored, reason=None if uid in stored else "no answer")
-                )
+        try:
+            answer = rt.dicomweb.store(datastore_id, [real.read_bytes() for _, real, _ in batch])
+        except HealthImagingError as error:
+            if error.error_type in _EVERY_BATCH_FAILS and done == 1:
+                raise  # nothing was stored: the typed error says it best
+            results += _unstored(batch, f"upload failed ({error.error_type.value}): {error.message}")
+            if error.error_type in _EVERY_BATCH_FAILS:
+                later = [item for rest in batches[done:] for item in rest]
+                results += _unstored(later, f"not attempted after an earlier batch failed ({error.error_type.value})")
+                break
+        else:
+            results += _answered(batch, answer)
         progress(done, len(batches))
     return results
 

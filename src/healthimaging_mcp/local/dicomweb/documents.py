@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from ..store.blobs import BlobStore
+from ..store.image_sets import read_document
 
 DOCUMENTS_KEPT = 16
 
@@ -28,7 +27,7 @@ class DocumentCache:
             if cached is not None:
                 self._documents.move_to_end(metadata_blob)
                 return cached
-        document: dict[str, Any] = json.loads(gzip.decompress(self.blobs.get(metadata_blob)))
+        document = read_document(self.blobs, metadata_blob)
         with self._lock:
             self._documents[metadata_blob] = document
             while len(self._documents) > self.size:

@@ -1,9 +1,10 @@
 """SigV4 request authentication for the local service.
 
 Without configured credentials any well-formed SigV4 `Authorization` header is accepted (like a permissive
-IAM policy); a request with none is refused. With credentials, the signature is recomputed with botocore's
-own signer and must match. Refusals are 403s with the codes AWS's front door uses (not the operations'
-modelled `AccessDeniedException`, which means "authenticated, but not allowed").
+IAM policy); a request with none, or one whose credential scope names another service than `medical-imaging`,
+is refused. With credentials, the signature is recomputed with botocore's own signer and must match. Refusals
+are 403s with the codes AWS's front door uses (not the operations' modelled `AccessDeniedException`, which
+means "authenticated, but not allowed").
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ _AUTH = re.compile(
     r"\s*SignedHeaders=(?P<headers>[^,]+),\s*Signature=(?P<signature>[0-9a-f]{64})"
 )
 MAX_CLOCK_SKEW_SECONDS = 15 * 60
+SIGNING_NAME = "medical-imaging"
+"""The one service name HealthImaging accepts in a credential scope (native API and DICOMweb alike)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class Authenticator:
             raise AuthenticationError(
                 "IncompleteSignatureException",
                 "Authorization header is not a valid AWS SigV4 (AWS4-HMAC-SHA256) signature",
+            )
+        if match["service"] != SIGNING_NAME:
+            raise AuthenticationError(
+                "InvalidSignatureException", f"Credential should be scoped to correct service: '{SIGNING_NAME}'."
             )
         caller = Caller(match["key"], match["region"])
         if self.credentials is None:

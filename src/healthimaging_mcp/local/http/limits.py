@@ -74,19 +74,21 @@ class _Fault:
     code: str
     message: str
     remaining: int
+    skip: int = 0
 
 
 @dataclass
 class FaultInjector:
-    """Make the next N calls of an operation fail with a given model error code; `fired` counts the failures."""
+    """Make the next N calls of an operation (after `after` that pass) fail with a given model error code;
+    `fired` counts the failures."""
 
     _faults: dict[str, _Fault] = field(default_factory=dict)
     _fired: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, operation: str, code: str, *, message: str | None = None, times: int = 1) -> None:
+    def add(self, operation: str, code: str, *, message: str | None = None, times: int = 1, after: int = 0) -> None:
         with self._lock:
-            self._faults[operation] = _Fault(code, message or f"Injected {code}", times)
+            self._faults[operation] = _Fault(code, message or f"Injected {code}", times, after)
 
     def clear(self) -> None:
         """Drop the faults not yet fired and forget the count of those that were."""
@@ -103,6 +105,9 @@ class FaultInjector:
         with self._lock:
             fault = self._faults.get(operation)
             if fault is None:
+                return
+            if fault.skip > 0:
+                fault.skip -= 1
                 return
             fault.remaining -= 1
             if fault.remaining <= 0:

@@ -80,6 +80,12 @@ def encode_document(document: dict[str, Any]) -> bytes:
     return gzip.compress(raw, compresslevel=6, mtime=0)
 
 
+def read_document(blobs: BlobStore, metadata_blob: str) -> dict[str, Any]:
+    """The image set document stored (by `encode_document`) under the blob key `metadata_blob`."""
+    document: dict[str, Any] = json.loads(gzip.decompress(blobs.get(metadata_blob)))
+    return document
+
+
 class ImageSetStore:
     """Image set documents (one gzip blob per version), their frames and their search columns."""
 
@@ -104,8 +110,7 @@ class ImageSetStore:
         )
         if row is None:
             raise KeyError(f"{image_set_id} v{version}")
-        document: dict[str, Any] = json.loads(gzip.decompress(self.blobs.get(row["metadata_blob"])))
-        return document
+        return read_document(self.blobs, row["metadata_blob"])
 
     def insert_image_set(
         self,
