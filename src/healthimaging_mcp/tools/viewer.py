@@ -286,7 +286,7 @@ def viewer_measure(
     if {len(point) for point in points} != {2}:
         raise invalid("Give every point as [column, row] on the plane's grid.")
     view = _plane_view(rt, datastore_id, image_set_id, version_id, series_instance_uid, plane, index, 0.0, "mip")
-    return measure_on(view, shape, np.array(points, dtype=np.float64), radius_mm, None)
+    return measure_on(rt, view, shape, np.array(points, dtype=np.float64), radius_mm, None)
 
 
 def _plane_view(
