@@ -80,15 +80,42 @@ async def test_view_series_without_apps_answers_as_get_image_frame(
     ct = {"image_set_id": sample_facts.ct_image_set_id}
     async with Client(read_server, mode=mode) as plain:
         viewed = await call(plain, "view_series", ct)
-        framed = await call(plain, "get_image_frame", ct)
+        framed = await call(plain, "get_image_frame", {**ct, "plane": "axial"})  # the acquired plane
     async with Client(read_server, mode=mode, extensions=apps_client()) as host:
         shown = await call(host, "view_series", ct)
     assert text_of(viewed) == text_of(framed)
     assert [i.data for i in images_of(viewed)] == [i.data for i in images_of(framed)] != []
-    assert ok(viewed)["slice_index"] == ok(framed)["slice_index"] == 64
+    assert ok(viewed)["slice_index"] == ok(framed)["slice_index"] == 63
     assert ok(viewed)["position_mm"] == ok(framed)["position_mm"]
     assert images_of(shown) == []  # the user sees the slices in the viewer; the model gets the caption
     assert text_of(shown) == f"Shown in the viewer, starting at: {text_of(framed)}"
+
+
+@pytest.mark.parametrize(("plane", "middle"), [(None, 63), ("coronal", 255)])
+async def test_view_series_numbers_slices_as_the_viewer_does(
+    plane: str | None, middle: int, read_server: MCPServer, sample_facts: Any
+) -> None:
+    ct = {"image_set_id": sample_facts.ct_image_set_id}
+    asked = {"plane": plane} if plane else {}
+    async with Client(read_server, extensions=apps_client()) as host:
+        started = ok(await call(host, "view_series", {**ct, **asked}))
+        layout = ok(await call(host, "viewer_series", ct))["planes"][started["plane"]]
+        slice_ = ok(
+            await call(host, "viewer_slice", {**ct, "plane": started["plane"], "index": started["slice_index"]})
+        )
+    assert started["plane"] == (plane or "axial")
+    assert started["slice_index"] == layout["middle"] == slice_["index"] == middle
+    assert started["slice_count"] == layout["count"]
+    assert started["position_mm"] == pytest.approx(slice_["position_mm"], abs=5e-4)
+
+
+async def test_view_series_numbers_frames_of_a_series_that_makes_no_volume(
+    read_server: MCPServer, sample_facts: Any
+) -> None:
+    single = next(s for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == "US")
+    async with Client(read_server, extensions=apps_client()) as host:
+        started = ok(await call(host, "view_series", {"image_set_id": single["imageSetId"]}))
+    assert (started["slice_index"], started["slice_count"]) == (0, 1)
 
 
 async def test_viewer_series_lists_the_planes_with_their_grids_and_presets(

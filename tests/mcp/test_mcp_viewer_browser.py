@@ -136,6 +136,7 @@ async def test_the_view_loads_and_shows_the_middle_slice_as_the_server_renders_i
     shown, started = loaded["shown"], loaded["toolResult"]["structuredContent"]
     assert (shown["plane"], shown["index"], shown["count"]) == ("axial", 63, 128)  # (128 - 1) // 2
     assert shown["position_mm"] == started["position_mm"] == -190.0  # where view_series said the view starts
+    assert (started["plane"], started["slice_index"], started["slice_count"]) == ("axial", 63, 128)  # same numbers
     assert "Shown in the viewer" in loaded["toolResult"]["content"][0]["text"]
     expected = await server_picture(browser_run, plane="axial", slice_index=63)
     assert_same_pixels(browser_run.canvas("loaded"), expected)

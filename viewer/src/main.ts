@@ -551,13 +551,8 @@ async function openSeries(uid?: string, start?: SeriesShown): Promise<void> {
   );
   const planes = PLANES.filter((name) => series?.planes[name]);
   plane = planes.length ? (args.plane && series.planes[args.plane] ? args.plane : series.acquired_plane ?? planes[0]) : null;
-  const layoutNow = layout();
-  if (start?.plane === plane && start?.position_mm !== undefined && layoutNow) {
-    const at = Math.round((start.position_mm - layoutNow.first_mm) / layoutNow.step_mm);
-    indexes.set(indexKey(), Math.max(0, Math.min(layoutNow.count - 1, at)));
-  } else if (!plane && start) {
-    indexes.set(indexKey(), start.slice_index);
-  }
+  // view_series numbers slices as the view does: positions of the plane, or frames of a series without planes.
+  if (start && (plane === null || start.plane === plane)) indexes.set(indexKey(), start.slice_index);
   window_ = args.window && series.presets[args.window] ? series.presets[args.window] : null;
   ui.window.value = window_ ? (args.window as string) : "";
   for (const control of [ui.slab, ui.projection]) control.disabled = !plane;

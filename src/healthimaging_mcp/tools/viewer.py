@@ -64,6 +64,10 @@ def view_series(
     """Show the user a series in an interactive viewer (scroll, window, planes, slabs, measure); what they look at
     comes back as context. Clients without viewers get get_image_frame's middle slice."""
     in_viewer = client_supports_apps(ctx)
+    datastore_id = rt.resolve_datastore(datastore_id)
+    if plane is None:  # numbered as the viewer numbers it: positions of the acquired plane when it makes a volume
+        source, _ = volume_or_why_not(rt, datastore_id, image_set_id, None, series_instance_uid)
+        plane = acquisition_plane(source) if source else None
     frame = get_image_frame(
         rt,
         image_set_id,
@@ -167,12 +171,9 @@ def viewer_series(
             for s in imaging
         ],
     )
-    try:
-        source = open_volume(rt, datastore_id, image_set_id, version, series.uid)
-    except HealthImagingError as exc:
-        if exc.error_type is not ErrorType.VALIDATION:
-            raise
-        answer.notes.append(exc.message)  # not a volume (one slice, colour, too large): frames one by one
+    source, why_not = volume_or_why_not(rt, datastore_id, image_set_id, version, series.uid)
+    if source is None:
+        answer.notes.append(why_not)
         return answer
     answer.acquired_plane = acquisition_plane(source)
     answer.planes = {name: plane_layout(source, name) for name in VIEWER_PLANES}
@@ -181,6 +182,18 @@ def viewer_series(
     if answer.units == "HU":
         answer.presets = {name: [center, width] for name, (center, width) in WINDOW_PRESETS.items()}
     return answer
+
+
+def volume_or_why_not(
+    rt: Runtime, datastore_id: str, image_set_id: str, version: str | None, series_uid: str | None
+) -> tuple[SeriesVolume | None, str]:
+    """The series' volume, or None and why not (one slice, colour, too large: the viewer shows it frame by frame)."""
+    try:
+        return open_volume(rt, datastore_id, image_set_id, version, series_uid), ""
+    except HealthImagingError as exc:
+        if exc.error_type is not ErrorType.VALIDATION:
+            raise
+        return None, exc.message
 
 
 def plane_layout(source: SeriesVolume, plane: Plane) -> PlaneLayout:
