@@ -208,6 +208,29 @@ async def test_viewer_measurements_are_measure_image_numbers(
         assert ok(viewed)["statistics"]["area_mm2"] == pytest.approx(3.14159 * 12**2, rel=0.03)
 
 
+async def test_a_measurement_drawn_on_a_slab_is_of_its_central_thin_plane_and_says_so(
+    read_server: MCPServer, sample_facts: Any
+) -> None:
+    ct = {"image_set_id": sample_facts.ct_image_set_id}
+    circle = {"plane": "coronal", "shape": "circle", "points": [[256.0, 200.0]], "radius_mm": 10.0}
+    async with Client(read_server, extensions=apps_client()) as host:
+        where = ok(await call(host, "viewer_slice", {**ct, "plane": "coronal", "index": 250}))["position_mm"]
+        on_slab = await call(
+            host, "viewer_measure", {**ct, **circle, "index": 250, "slab_mm": 10, "projection": "minip"}
+        )
+        thin = await call(host, "viewer_measure", {**ct, **circle, "index": 250})
+        model = await call(host, "measure_image", {**ct, **circle, "position_mm": where})
+    note = "measured on the central thin plane, not on the MinIP of a 10 mm slab shown"
+    assert ok(on_slab)["note"].startswith(note) and f" · {ok(on_slab)['note']}" in text_of(on_slab)
+    assert "note" not in ok(thin) and "thin plane" not in text_of(thin)
+    numbers = {key: value for key, value in ok(on_slab).items() if key != "note"}
+    assert (
+        numbers
+        == {key: value for key, value in ok(thin).items() if key != "note"}
+        == {key: value for key, value in ok(model).items() if key != "note"}
+    )
+
+
 @pytest.mark.parametrize(
     ("tool", "arguments", "named"),
     [

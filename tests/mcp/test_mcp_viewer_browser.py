@@ -195,6 +195,27 @@ async def test_measurements_drawn_in_the_view_have_the_right_values(browser_run:
             assert ok(model) == drawn["result"]  # the numbers the model's tool gives
 
 
+async def test_a_distance_drawn_on_a_slab_is_measured_on_its_central_thin_plane(browser_run: BrowserRun) -> None:
+    measured = browser_run.step("slabMeasured")
+    shown, drawn = measured["shown"], measured["measurements"][2]
+    assert "MIP of a 10 mm slab" in shown["caption"] and (drawn["plane"], drawn["index"]) == ("coronal", 255)
+    note = "measured on the central thin plane, not on the MIP of a 10 mm slab shown"
+    assert drawn["result"]["note"].startswith(note)
+    assert measured["listed"][2].startswith(f"Length {drawn['result']['length_mm']:.1f} mm · {note}")
+    async with Client(f"{browser_run.server}/mcp") as client:
+        model = await client.call_tool(
+            "measure_image",
+            {
+                "image_set_id": browser_run.image_set_id,
+                "shape": "line",
+                "points": drawn["points"],
+                "plane": "coronal",
+                "position_mm": shown["position_mm"],
+            },
+        )
+    assert ok(model) == {key: value for key, value in drawn["result"].items() if key != "note"}
+
+
 def test_a_series_that_makes_no_volume_is_shown_frame_by_frame(browser_run: BrowserRun) -> None:
     single = browser_run.step("singleFrame")
     assert single["shown"]["plane"] is None and single["shown"]["count"] == 1
@@ -231,7 +252,8 @@ def test_the_view_hands_what_is_on_screen_to_the_model(browser_run: BrowserRun) 
     assert context["images"] and context["images"][0]["mimeType"] == "image/png"
     data = context["structuredContent"]
     assert (data["plane"], data["slice_index"], data["slab_mm"]) == ("coronal", 255, 10)
-    assert [m["shape"] for m in data["measurements"]] == ["line", "circle"]
+    assert [m["shape"] for m in data["measurements"]] == ["line", "circle", "line"]
+    assert "· measured on the central thin plane, not on the MIP of a 10 mm slab shown" in context["text"]
     assert browser_run.results["shared"].startswith("Shared with the model: coronal 256/512")
 
 

@@ -93,6 +93,7 @@ export interface Measurement {
   value?: number;
   length_mm?: number;
   statistics?: Statistics;
+  note?: string; // drawn on a slab: measured on its central thin plane
 }
 
 export interface Picture {

@@ -340,6 +340,8 @@ ui.overlay.addEventListener("pointerdown", (event) => {
       index: info.index,
       count: info.count,
       shape: tool,
+      slab: info.plane ? slab : 0,
+      projection,
       points: [point, point],
     };
   } else {
@@ -394,6 +396,7 @@ async function measure(drawn: Drawn): Promise<void> {
       plane: drawn.plane,
       index: drawn.index,
       shape: drawn.shape,
+      ...(drawn.slab ? { slab_mm: drawn.slab, projection: drawn.projection } : {}),
       ...repeatable(drawn),
     });
     drawn.result = answer.data;

@@ -191,11 +191,22 @@ try {
   results.steps.coronalSlab = { shown: await shown(), pixels: await pixels("coronalSlab") };
   await screenshot("06-coronal-mip-slab");
 
+  // 7b. A distance drawn on the slab: measured on its central thin plane, and listed as such.
+  await frame.locator('button[data-tool="line"]').click();
+  await drag([150.5, 150.5], [350.5, 250.5]);
+  await frame.waitForSelector('main[data-measurements="3"]');
+  results.steps.slabMeasured = {
+    shown: await shown(),
+    measurements: await viewer(() => globalThis.seriesViewer.measurements()),
+    listed: await frame.locator("#measurements li").allTextContents(),
+  };
+  await frame.locator('button[data-tool="window"]').click();
+
   // 8. What the view handed to the model (the last update counts), once it settles.
   await page.waitForFunction(
     () => {
       const last = globalThis.hostLog.contexts.at(-1);
-      return last && /coronal/.test(JSON.stringify(last.structuredContent ?? {}));
+      return last && /coronal/.test(JSON.stringify(last.structuredContent ?? {})) && last.structuredContent.measurements?.length === 3;
     },
     null,
     { timeout: 10_000 },

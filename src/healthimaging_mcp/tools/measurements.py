@@ -74,13 +74,14 @@ class Measurement(Savable):
     value: float | None = None
     length_mm: float | None = None
     statistics: Statistics | None = None
+    note: str | None = None  # what the numbers are of, when not what was shown (the viewer's slabs)
     _text: str = PrivateAttr(default="")
 
     def describe(self, text: str) -> None:
         self._text = text
 
     def render(self) -> str:
-        return self._text + self.saved_text()
+        return self._text + (f" · {self.note}" if self.note else "") + self.saved_text()
 
 
 @toolset.tool(READ_ONLY)

@@ -26,7 +26,7 @@ from .frame_pipeline import pick_series
 from .frames import get_image_frame
 from .image_answers import Pictured
 from .measurements import Measurement, Shape, check_arguments, measure_on
-from .planes import PlaneView, acquisition_plane, plane_caption, render_view, view_plane
+from .planes import PlaneView, acquisition_plane, plane_caption, render_view, slab_name, view_plane
 from .registry import READ_ONLY, ToolOutput, Toolset
 from .series_volumes import SeriesVolume, open_volume
 
@@ -289,8 +289,11 @@ def viewer_measure(
     datastore_id: DatastoreIdArg = None,
     series_instance_uid: SeriesUidArg = None,
     version_id: VersionArg = None,
+    slab_mm: Annotated[float, Field(ge=0)] = 0.0,  # the slab shown: measured on its central thin plane all the same
+    projection: Projection = "mip",
 ) -> Measurement:
-    """For the viewer: measure_image on the index-th position of a plane (same computation, same numbers)."""
+    """For the viewer: measure_image on the index-th position of a plane (same computation, same numbers), on the
+    thin plane also when a slab is shown (a projection's pixels come from different depths)."""
     if shape == "region":
         raise invalid(
             "The viewer measures points, lines, circles, rectangles and polygons; grow regions with measure_image."
@@ -299,7 +302,13 @@ def viewer_measure(
     if {len(point) for point in points} != {2}:
         raise invalid("Give every point as [column, row] on the plane's grid.")
     view = _plane_view(rt, datastore_id, image_set_id, version_id, series_instance_uid, plane, index, 0.0, "mip")
-    return measure_on(rt, view, shape, np.array(points, dtype=np.float64), radius_mm, None)
+    answer = measure_on(rt, view, shape, np.array(points, dtype=np.float64), radius_mm, None)
+    if slab_mm:
+        answer.note = (
+            f"measured on the central thin plane, not on the {slab_name(slab_mm, projection)} shown "
+            "(its pixels come from different depths)"
+        )
+    return answer
 
 
 def _plane_view(
