@@ -216,6 +216,20 @@ async def test_a_distance_drawn_on_a_slab_is_measured_on_its_central_thin_plane(
     assert ok(model) == {key: value for key, value in drawn["result"].items() if key != "note"}
 
 
+async def test_the_series_picker_opens_another_series_of_the_study_in_another_image_set(
+    browser_run: BrowserRun,
+) -> None:
+    step = browser_run.step("otherSeries")
+    before, after, shown = step["before"], step["series"], step["shown"]
+    assert step["choices"] == ["2 · CT AXIAL 2.5MM (128)", "3 · CT AXIAL LOW DOSE 128 (1)"]  # the study's series
+    assert before["image_set_id"] == browser_run.image_set_id != after["image_set_id"]
+    assert (shown["plane"], shown["index"], shown["count"]) == (None, 0, 1)  # its middle (only) slice
+    expected = await server_picture(
+        browser_run, image_set_id=after["image_set_id"], series_instance_uid=after["series_instance_uid"], slice_index=0
+    )
+    assert_same_pixels(browser_run.canvas("otherSeries"), expected)
+
+
 def test_a_series_that_makes_no_volume_is_shown_frame_by_frame(browser_run: BrowserRun) -> None:
     single = browser_run.step("singleFrame")
     assert single["shown"]["plane"] is None and single["shown"]["count"] == 1
@@ -261,4 +275,4 @@ def test_the_page_runs_without_errors_or_csp_violations(browser_run: BrowserRun)
     problems = [line for line in browser_run.results["console"] if not line.startswith("warning: Canvas2D")]
     assert problems == []
     shots = sorted(browser_run.screenshots.glob("*.png"))
-    assert len(shots) == 8 and all(shot.stat().st_size > 10_000 for shot in shots)
+    assert len(shots) == 9 and all(shot.stat().st_size > 10_000 for shot in shots)

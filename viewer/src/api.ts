@@ -35,7 +35,9 @@ export interface PlaneLayout {
   spacing_mm: number;
 }
 
+/** A series of the study (its image sets may hold one or several). */
 export interface SeriesChoice {
+  image_set_id: string;
   series_instance_uid: string;
   modality?: string;
   description?: string;

@@ -4,9 +4,11 @@ import type { Measurement, Plane, Projection, SliceInfo } from "./api";
 
 export type Shape = "line" | "circle";
 
-/** A drawn measurement: where (series, plane, slice), its points on the plane's grid, and the server's answer. */
+/** A drawn measurement: where (image set, series, plane, slice), its points on the plane's grid, the server's
+ * answer. */
 export interface Drawn {
   id: number;
+  imageSet: string;
   series: string;
   plane: Plane;
   index: number;

@@ -231,6 +231,27 @@ try {
   results.shared = await frame.locator("#shared").textContent();
   await page.screenshot({ path: join(config.screenshots, "07-host-page.png"), fullPage: true });
 
+  // 8b. The series picker: another series of the study, held in another image set, at its middle slice.
+  const before = await viewer(() => globalThis.seriesViewer.series());
+  const choices = await frame.locator("#series option").allTextContents();
+  await frame.locator("#series").selectOption({ index: 1 });
+  await frame.waitForFunction(
+    (opened) => {
+      const now = globalThis.seriesViewer.series();
+      return now && now.series_instance_uid !== opened.series_instance_uid && document.querySelector("main").dataset.state === "ready";
+    },
+    before,
+    { timeout: TIMEOUT },
+  );
+  results.steps.otherSeries = {
+    before,
+    choices,
+    series: await viewer(() => globalThis.seriesViewer.series()),
+    shown: await shown(),
+    pixels: await pixels("otherSeries"),
+  };
+  await screenshot("07b-other-series-of-the-study");
+
   // 9. A series that makes no volume (one frame): shown frame by frame through get_image_frame.
   if (config.singleFrameImageSetId) {
     await page.evaluate((id) => globalThis.openView({ image_set_id: id }), config.singleFrameImageSetId);

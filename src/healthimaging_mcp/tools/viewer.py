@@ -29,6 +29,7 @@ from .measurements import Measurement, Shape, check_arguments, measure_on
 from .planes import PlaneView, acquisition_plane, plane_caption, render_view, slab_name, view_plane
 from .registry import READ_ONLY, ToolOutput, Toolset
 from .series_volumes import SeriesVolume, open_volume
+from .study_sheet import study_documents, study_series
 
 toolset = Toolset()
 
@@ -91,8 +92,9 @@ def view_series(
 
 
 class SeriesChoice(BaseModel):
-    """A series the viewer can switch to."""
+    """A series of the study the viewer can switch to, and the image set holding it."""
 
+    image_set_id: str
     series_instance_uid: str
     modality: str | None = None
     description: str | None = None
@@ -143,10 +145,12 @@ def viewer_series(
     series_instance_uid: SeriesUidArg = None,
     version_id: VersionArg = None,
 ) -> ViewerSeries:
-    """For the viewer: the image set's series, and the planes of one (default: the one with the most frames)."""
+    """For the viewer: the series of the study (across its primary image sets), and the planes of one of this image
+    set (default: the one with the most frames)."""
     datastore_id = rt.resolve_datastore(datastore_id)
     version = version_id or rt.documents.latest_version(datastore_id, image_set_id)
-    document = rt.documents.get(datastore_id, image_set_id, version)
+    documents = study_documents(rt, datastore_id, image_set_id, version)
+    document = documents[0][1]
     imaging = [s for s in document.series if s.frame_count]
     if series_instance_uid or not imaging:
         series = pick_series(document, series_instance_uid)
@@ -162,13 +166,14 @@ def viewer_series(
         frame_count=series.frame_count,
         series=[
             SeriesChoice(
-                series_instance_uid=s.uid,
-                modality=s.modality,
-                description=s.description,
-                number=s.number,
-                frame_count=s.frame_count,
+                image_set_id=found.image_set_id,
+                series_instance_uid=found.series.uid,
+                modality=found.series.modality,
+                description=found.series.description,
+                number=found.series.number,
+                frame_count=found.series.frame_count,
             )
-            for s in imaging
+            for found in study_series(documents)
         ],
     )
     source, why_not = volume_or_why_not(rt, datastore_id, image_set_id, version, series.uid)
