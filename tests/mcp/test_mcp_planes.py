@@ -254,6 +254,23 @@ async def test_the_measurement_can_be_drawn_on_the_image(volumes: Imported) -> N
     assert images_of(plain) == []
 
 
+async def test_the_drawn_measurement_can_be_saved_to_the_output_folder(volumes: Imported) -> None:
+    circle = volumes.arguments("regular", shape="circle", points=[list(BALL.center)], radius_mm=6)
+    async with Client(volumes.server) as client:
+        shown = await call(client, "measure_image", {**circle, "include_image": True, "save_as": "roi/ball"})
+        saved_only = await call(client, "measure_image", {**circle, "save_as": "roi/ball-only.png"})
+        outside = await call(client, "measure_image", {**circle, "save_as": "../escape"})
+    path, only = Path(ok(shown)["saved_to"]), Path(ok(saved_only)["saved_to"])
+    assert path.name == "ball.png" and path.parent.name == "roi" and only.name == "ball-only.png"
+    (image,) = images_of(shown)
+    assert path.read_bytes() == base64.b64decode(image.data) == only.read_bytes()  # the picture shown, as shown
+    assert text_of(shown).endswith(f"\nSaved to {path}") and text_of(shown).startswith("Circle mean 300")
+    assert images_of(saved_only) == []  # saved, not shown
+    assert ok(saved_only)["statistics"] == ok(shown)["statistics"]
+    error = error_of(outside)
+    assert error["type"] == "validation_error" and not (path.parents[2] / "escape.png").exists()
+
+
 @pytest.mark.parametrize(
     ("arguments", "wanted"),
     [

@@ -5,7 +5,7 @@ measurements equal to what the model's tools give for the same plane."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,8 +19,20 @@ from healthimaging_mcp.apps.viewer import VIEWER_URI, viewer_html
 from healthimaging_mcp.local.service import LocalService
 from tests.support.mcp_testkit import APP_ONLY_TOOLS, MODES, READ_TOOLS, call, error_of, images_of, ok, text_of
 from tests.support.sample_phi import assert_no_phi
+from tests.support.volume_kit import Imported, imported
+from tests.support.volume_testdata import Sphere, SyntheticCT
 
 pytestmark = pytest.mark.anyio
+
+BALL = Sphere((0.0, 0.0, 0.0), 8.0, 300.0)
+STUDY = SyntheticCT((BALL,), series_number=2, description="AXIAL 2MM")
+SPLIT_STUDY = {  # one study, its series in two image sets; and another study of the same patient
+    "first": STUDY,
+    "second": SyntheticCT(
+        (BALL,), study_uid=STUDY.study_uid, series_number=1, description="AXIAL 1MM", offsets=tuple(range(-20, 21))
+    ),
+    "other_study": SyntheticCT((BALL,), study_date="20230101", description="OTHER STUDY"),
+}
 
 
 def apps_client() -> list[ClientExtension]:
@@ -80,15 +92,42 @@ async def test_view_series_without_apps_answers_as_get_image_frame(
     ct = {"image_set_id": sample_facts.ct_image_set_id}
     async with Client(read_server, mode=mode) as plain:
         viewed = await call(plain, "view_series", ct)
-        framed = await call(plain, "get_image_frame", ct)
+        framed = await call(plain, "get_image_frame", {**ct, "plane": "axial"})  # the acquired plane
     async with Client(read_server, mode=mode, extensions=apps_client()) as host:
         shown = await call(host, "view_series", ct)
     assert text_of(viewed) == text_of(framed)
     assert [i.data for i in images_of(viewed)] == [i.data for i in images_of(framed)] != []
-    assert ok(viewed)["slice_index"] == ok(framed)["slice_index"] == 64
+    assert ok(viewed)["slice_index"] == ok(framed)["slice_index"] == 63
     assert ok(viewed)["position_mm"] == ok(framed)["position_mm"]
     assert images_of(shown) == []  # the user sees the slices in the viewer; the model gets the caption
     assert text_of(shown) == f"Shown in the viewer, starting at: {text_of(framed)}"
+
+
+@pytest.mark.parametrize(("plane", "middle"), [(None, 63), ("coronal", 255)])
+async def test_view_series_numbers_slices_as_the_viewer_does(
+    plane: str | None, middle: int, read_server: MCPServer, sample_facts: Any
+) -> None:
+    ct = {"image_set_id": sample_facts.ct_image_set_id}
+    asked = {"plane": plane} if plane else {}
+    async with Client(read_server, extensions=apps_client()) as host:
+        started = ok(await call(host, "view_series", {**ct, **asked}))
+        layout = ok(await call(host, "viewer_series", ct))["planes"][started["plane"]]
+        slice_ = ok(
+            await call(host, "viewer_slice", {**ct, "plane": started["plane"], "index": started["slice_index"]})
+        )
+    assert started["plane"] == (plane or "axial")
+    assert started["slice_index"] == layout["middle"] == slice_["index"] == middle
+    assert started["slice_count"] == layout["count"]
+    assert started["position_mm"] == pytest.approx(slice_["position_mm"], abs=5e-4)
+
+
+async def test_view_series_numbers_frames_of_a_series_that_makes_no_volume(
+    read_server: MCPServer, sample_facts: Any
+) -> None:
+    single = next(s for s in sample_facts.summaries if s["DICOMTags"].get("DICOMSeriesModality") == "US")
+    async with Client(read_server, extensions=apps_client()) as host:
+        started = ok(await call(host, "view_series", {"image_set_id": single["imageSetId"]}))
+    assert (started["slice_index"], started["slice_count"]) == (0, 1)
 
 
 async def test_viewer_series_lists_the_planes_with_their_grids_and_presets(
@@ -104,7 +143,11 @@ async def test_viewer_series_lists_the_planes_with_their_grids_and_presets(
     assert (coronal["count"], coronal["grid_height"]) == (512, 407)  # 127 × 2.5 mm / 0.78125 mm + 1
     assert (sagittal["count"], sagittal["grid_width"], sagittal["grid_height"]) == (512, 512, 407)
     assert answer["presets"]["lung"] == [-600.0, 1500.0]
-    assert [s["series_instance_uid"] for s in answer["series"]] == [sample_facts.ct_series_uid]
+    phantom, low_dose = answer["series"]  # the study's two series, each in an image set of its own
+    assert (phantom["number"], phantom["frame_count"], phantom["image_set_id"]) == (2, 128, answer["image_set_id"])
+    assert phantom["series_instance_uid"] == sample_facts.ct_series_uid
+    assert (low_dose["number"], low_dose["description"], low_dose["frame_count"]) == (3, "AXIAL LOW DOSE 128", 1)
+    assert low_dose["image_set_id"] != answer["image_set_id"]
 
 
 async def test_a_series_that_makes_no_volume_is_shown_frame_by_frame(read_server: MCPServer, sample_facts: Any) -> None:
@@ -179,6 +222,60 @@ async def test_viewer_measurements_are_measure_image_numbers(
         assert ok(viewed)["length_mm"] == pytest.approx(expected, abs=0.01)
     else:
         assert ok(viewed)["statistics"]["area_mm2"] == pytest.approx(3.14159 * 12**2, rel=0.03)
+
+
+async def test_a_measurement_drawn_on_a_slab_is_of_its_central_thin_plane_and_says_so(
+    read_server: MCPServer, sample_facts: Any
+) -> None:
+    ct = {"image_set_id": sample_facts.ct_image_set_id}
+    circle = {"plane": "coronal", "shape": "circle", "points": [[256.0, 200.0]], "radius_mm": 10.0}
+    async with Client(read_server, extensions=apps_client()) as host:
+        where = ok(await call(host, "viewer_slice", {**ct, "plane": "coronal", "index": 250}))["position_mm"]
+        on_slab = await call(
+            host, "viewer_measure", {**ct, **circle, "index": 250, "slab_mm": 10, "projection": "minip"}
+        )
+        thin = await call(host, "viewer_measure", {**ct, **circle, "index": 250})
+        model = await call(host, "measure_image", {**ct, **circle, "position_mm": where})
+    note = "measured on the central thin plane, not on the MinIP of a 10 mm slab shown"
+    assert ok(on_slab)["note"].startswith(note) and f" · {ok(on_slab)['note']}" in text_of(on_slab)
+    assert "note" not in ok(thin) and "thin plane" not in text_of(thin)
+    numbers = {key: value for key, value in ok(on_slab).items() if key != "note"}
+    assert (
+        numbers
+        == {key: value for key, value in ok(thin).items() if key != "note"}
+        == {key: value for key, value in ok(model).items() if key != "note"}
+    )
+
+
+@pytest.fixture(scope="module")
+def split_study(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
+    series = {name: ct.datasets() for name, ct in SPLIT_STUDY.items()}
+    with imported(tmp_path_factory.mktemp("split-study"), series) as found:
+        yield found
+
+
+async def test_the_series_picker_lists_the_study_across_its_image_sets_and_switches_to_another(
+    split_study: Imported,
+) -> None:
+    ids = split_study.image_sets
+    async with Client(split_study.server, extensions=apps_client()) as host:
+        opened = ok(await call(host, "viewer_series", split_study.arguments("first")))
+        (other,) = [c for c in opened["series"] if c["image_set_id"] != ids["first"]]
+        there = split_study.arguments("second", series_instance_uid=other["series_instance_uid"])
+        switched = ok(await call(host, "viewer_series", there))
+        middle = switched["planes"]["axial"]["middle"]
+        viewed = await call(host, "viewer_slice", {**there, "plane": "axial", "index": middle})
+        framed = await call(host, "get_image_frame", {**there, "plane": "axial", "slice_index": middle})
+    listed = [(c["number"], c["description"], c["image_set_id"], c["frame_count"]) for c in opened["series"]]
+    assert listed == [(1, "AXIAL 1MM", ids["second"], 41), (2, "AXIAL 2MM", ids["first"], 31)]  # by number
+    assert (opened["image_set_id"], opened["series_instance_uid"]) == (ids["first"], STUDY.series_uid)
+    assert (switched["image_set_id"], switched["series_instance_uid"]) == (
+        ids["second"],
+        SPLIT_STUDY["second"].series_uid,
+    )
+    assert switched["series"] == opened["series"] and (switched["frame_count"], middle) == (41, 20)
+    assert "AXIAL 1MM · axial at z = 0.0 mm (21/41)" in text_of(viewed)
+    assert [i.data for i in images_of(viewed)] == [i.data for i in images_of(framed)] != []
 
 
 @pytest.mark.parametrize(

@@ -136,6 +136,7 @@ async def test_the_view_loads_and_shows_the_middle_slice_as_the_server_renders_i
     shown, started = loaded["shown"], loaded["toolResult"]["structuredContent"]
     assert (shown["plane"], shown["index"], shown["count"]) == ("axial", 63, 128)  # (128 - 1) // 2
     assert shown["position_mm"] == started["position_mm"] == -190.0  # where view_series said the view starts
+    assert (started["plane"], started["slice_index"], started["slice_count"]) == ("axial", 63, 128)  # same numbers
     assert "Shown in the viewer" in loaded["toolResult"]["content"][0]["text"]
     expected = await server_picture(browser_run, plane="axial", slice_index=63)
     assert_same_pixels(browser_run.canvas("loaded"), expected)
@@ -194,6 +195,41 @@ async def test_measurements_drawn_in_the_view_have_the_right_values(browser_run:
             assert ok(model) == drawn["result"]  # the numbers the model's tool gives
 
 
+async def test_a_distance_drawn_on_a_slab_is_measured_on_its_central_thin_plane(browser_run: BrowserRun) -> None:
+    measured = browser_run.step("slabMeasured")
+    shown, drawn = measured["shown"], measured["measurements"][2]
+    assert "MIP of a 10 mm slab" in shown["caption"] and (drawn["plane"], drawn["index"]) == ("coronal", 255)
+    note = "measured on the central thin plane, not on the MIP of a 10 mm slab shown"
+    assert drawn["result"]["note"].startswith(note)
+    assert measured["listed"][2].startswith(f"Length {drawn['result']['length_mm']:.1f} mm · {note}")
+    async with Client(f"{browser_run.server}/mcp") as client:
+        model = await client.call_tool(
+            "measure_image",
+            {
+                "image_set_id": browser_run.image_set_id,
+                "shape": "line",
+                "points": drawn["points"],
+                "plane": "coronal",
+                "position_mm": shown["position_mm"],
+            },
+        )
+    assert ok(model) == {key: value for key, value in drawn["result"].items() if key != "note"}
+
+
+async def test_the_series_picker_opens_another_series_of_the_study_in_another_image_set(
+    browser_run: BrowserRun,
+) -> None:
+    step = browser_run.step("otherSeries")
+    before, after, shown = step["before"], step["series"], step["shown"]
+    assert step["choices"] == ["2 · CT AXIAL 2.5MM (128)", "3 · CT AXIAL LOW DOSE 128 (1)"]  # the study's series
+    assert before["image_set_id"] == browser_run.image_set_id != after["image_set_id"]
+    assert (shown["plane"], shown["index"], shown["count"]) == (None, 0, 1)  # its middle (only) slice
+    expected = await server_picture(
+        browser_run, image_set_id=after["image_set_id"], series_instance_uid=after["series_instance_uid"], slice_index=0
+    )
+    assert_same_pixels(browser_run.canvas("otherSeries"), expected)
+
+
 def test_a_series_that_makes_no_volume_is_shown_frame_by_frame(browser_run: BrowserRun) -> None:
     single = browser_run.step("singleFrame")
     assert single["shown"]["plane"] is None and single["shown"]["count"] == 1
@@ -230,7 +266,8 @@ def test_the_view_hands_what_is_on_screen_to_the_model(browser_run: BrowserRun) 
     assert context["images"] and context["images"][0]["mimeType"] == "image/png"
     data = context["structuredContent"]
     assert (data["plane"], data["slice_index"], data["slab_mm"]) == ("coronal", 255, 10)
-    assert [m["shape"] for m in data["measurements"]] == ["line", "circle"]
+    assert [m["shape"] for m in data["measurements"]] == ["line", "circle", "line"]
+    assert "· measured on the central thin plane, not on the MIP of a 10 mm slab shown" in context["text"]
     assert browser_run.results["shared"].startswith("Shared with the model: coronal 256/512")
 
 
@@ -238,4 +275,4 @@ def test_the_page_runs_without_errors_or_csp_violations(browser_run: BrowserRun)
     problems = [line for line in browser_run.results["console"] if not line.startswith("warning: Canvas2D")]
     assert problems == []
     shots = sorted(browser_run.screenshots.glob("*.png"))
-    assert len(shots) == 8 and all(shot.stat().st_size > 10_000 for shot in shots)
+    assert len(shots) == 9 and all(shot.stat().st_size > 10_000 for shot in shots)

@@ -35,7 +35,9 @@ export interface PlaneLayout {
   spacing_mm: number;
 }
 
+/** A series of the study (its image sets may hold one or several). */
 export interface SeriesChoice {
+  image_set_id: string;
   series_instance_uid: string;
   modality?: string;
   description?: string;
@@ -93,6 +95,7 @@ export interface Measurement {
   value?: number;
   length_mm?: number;
   statistics?: Statistics;
+  note?: string; // drawn on a slab: measured on its central thin plane
 }
 
 export interface Picture {

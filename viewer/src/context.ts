@@ -34,7 +34,11 @@ export function contextText(view: ViewState): string {
   if (measured.length) {
     lines.push("Measurements the user drew:");
     for (const drawn of measured) {
-      const where = `${place(drawn)} at ${drawn.result?.position_mm.toFixed(1)} mm`;
+      const elsewhere =
+        drawn.imageSet === series.image_set_id && drawn.series === series.series_instance_uid
+          ? ""
+          : `, series ${drawn.series} of image set ${drawn.imageSet}`;
+      const where = `${place(drawn)} at ${drawn.result?.position_mm.toFixed(1)} mm${elsewhere}`;
       const { points, radius_mm } = repeatable(drawn);
       const circle = radius_mm === undefined ? "" : `, radius_mm ${radius_mm}`;
       lines.push(`- ${describe(drawn)} (${where}; measure_image ${drawn.shape} points ${JSON.stringify(points)}${circle})`);
@@ -59,6 +63,14 @@ export function contextData(view: ViewState): Record<string, unknown> {
     projection: view.slabMm ? view.projection : undefined,
     measurements: view.measurements
       .filter((m) => m.result)
-      .map((m) => ({ shape: m.shape, plane: m.plane, slice_index: m.index, ...repeatable(m), ...m.result })),
+      .map((m) => ({
+        image_set_id: m.imageSet,
+        series_instance_uid: m.series,
+        shape: m.shape,
+        plane: m.plane,
+        slice_index: m.index,
+        ...repeatable(m),
+        ...m.result,
+      })),
   };
 }

@@ -28,6 +28,7 @@ type Tool = "window" | Shape;
 
 /** One slice request; its JSON is the cache key. */
 interface Request {
+  imageSet: string;
   series: string;
   plane: Plane | null; // null: a series that makes no volume, shown frame by frame
   index: number;
@@ -89,10 +90,8 @@ const store = new SliceStore(async (key) => {
   const request = JSON.parse(key) as Request;
   if (!series) throw new Error("no series");
   const common = {
-    image_set_id: series.image_set_id,
-    datastore_id: series.datastore_id,
+    ...where(request.imageSet),
     series_instance_uid: request.series,
-    version_id: series.version_id,
     max_size: MAX_SIZE,
     ...(request.window ? { window_center: request.window[0], window_width: request.window[1] } : {}),
   };
@@ -130,6 +129,16 @@ interface FrameAnswer {
   window_source?: string;
 }
 
+/** The arguments that name an image set of the study: the version shown for the open one, else its latest. */
+function where(imageSet: string): Record<string, string> {
+  const open = series?.image_set_id === imageSet;
+  return {
+    image_set_id: imageSet,
+    ...(series ? { datastore_id: series.datastore_id } : args?.datastore_id ? { datastore_id: args.datastore_id } : {}),
+    ...(open && series ? { version_id: series.version_id } : {}),
+  };
+}
+
 function required<T>(value: T | undefined): T {
   if (value === undefined) throw new Error("The server answered without a picture.");
   return value;
@@ -146,7 +155,7 @@ function count(): number {
 }
 
 function indexKey(): string {
-  return `${series?.series_instance_uid}/${plane ?? "frames"}`;
+  return `${series?.image_set_id}/${series?.series_instance_uid}/${plane ?? "frames"}`;
 }
 
 function currentIndex(): number {
@@ -156,6 +165,7 @@ function currentIndex(): number {
 
 function requestAt(index: number): string {
   const request: Request = {
+    imageSet: series?.image_set_id ?? "",
     series: series?.series_instance_uid ?? "",
     plane,
     index,
@@ -276,10 +286,14 @@ function mapping(): GridMapping | null {
   return shown && shown.info.plane ? new GridMapping(shown.info) : null;
 }
 
+function ofThisSeries(drawn: Drawn): boolean {
+  return drawn.imageSet === series?.image_set_id && drawn.series === series?.series_instance_uid;
+}
+
 function onThisSlice(drawn: Drawn): boolean {
   return (
     !!shown &&
-    drawn.series === series?.series_instance_uid &&
+    ofThisSeries(drawn) &&
     drawn.plane === shown.info.plane &&
     drawn.index === shown.info.index
   );
@@ -295,7 +309,8 @@ function listMeasurements(): void {
       const item = document.createElement("li");
       item.textContent = `${describe(drawn)} · ${place(drawn)}`;
       item.title = "Show this slice";
-      item.addEventListener("click", () => {
+      item.addEventListener("click", async () => {
+        if (!ofThisSeries(drawn)) await openSeries({ imageSet: drawn.imageSet, uid: drawn.series }).catch(fail);
         plane = drawn.plane;
         indexes.set(indexKey(), drawn.index);
         markInput();
@@ -335,11 +350,14 @@ ui.overlay.addEventListener("pointerdown", (event) => {
     const point = (mapping() as GridMapping).toGrid(...canvasPoint(event));
     drafting = {
       id: nextId++,
+      imageSet: series?.image_set_id ?? "",
       series: series?.series_instance_uid ?? "",
       plane: info.plane as Plane,
       index: info.index,
       count: info.count,
       shape: tool,
+      slab: info.plane ? slab : 0,
+      projection,
       points: [point, point],
     };
   } else {
@@ -387,13 +405,12 @@ async function measure(drawn: Drawn): Promise<void> {
   if (drawn.shape === "circle") drawn.radiusMm = Math.round(Math.hypot(b[0] - a[0], b[1] - a[1]) * spacing * 100) / 100;
   try {
     const answer = await tools.call<Measurement>("viewer_measure", {
-      image_set_id: series.image_set_id,
-      datastore_id: series.datastore_id,
+      ...where(drawn.imageSet),
       series_instance_uid: drawn.series,
-      version_id: series.version_id,
       plane: drawn.plane,
       index: drawn.index,
       shape: drawn.shape,
+      ...(drawn.slab ? { slab_mm: drawn.slab, projection: drawn.projection } : {}),
       ...repeatable(drawn),
     });
     drawn.result = answer.data;
@@ -440,7 +457,10 @@ ui.window.addEventListener("change", () => {
   const preset = series?.presets[ui.window.value];
   chooseWindow(preset ? [preset[0], preset[1]] : null);
 });
-ui.series.addEventListener("change", () => void openSeries(ui.series.value));
+ui.series.addEventListener("change", () => {
+  const choice = series?.series[Number(ui.series.value)];
+  if (choice) openSeries({ imageSet: choice.image_set_id, uid: choice.series_instance_uid }).catch(fail);
+});
 ui.share.addEventListener("change", () => shareLater(0));
 
 function chooseTool(next: Tool): void {
@@ -525,23 +545,23 @@ async function share(): Promise<void> {
 
 // -------------------------------------------------------------------------------------------- opening
 
-async function openSeries(uid?: string, start?: SeriesShown): Promise<void> {
+/** Open a series of the study (default: view_series' image set and series). */
+async function openSeries(target?: { imageSet: string; uid?: string }, start?: SeriesShown): Promise<void> {
   if (!args) return;
   ui.main.dataset.state = "loading";
   const answer = await tools.call<ViewerSeries>("viewer_series", {
-    image_set_id: args.image_set_id,
-    ...(args.datastore_id ? { datastore_id: args.datastore_id } : {}),
-    ...(uid ? { series_instance_uid: uid } : {}),
-    ...(series ? { version_id: series.version_id } : {}),
+    ...where(target?.imageSet ?? args.image_set_id),
+    ...(target?.uid ? { series_instance_uid: target.uid } : {}),
   });
   series = answer.data;
   ui.series.replaceChildren(
-    ...series.series.map((choice) => {
+    ...series.series.map((choice, i) => {
       const option = new Option(
         `${choice.number ?? "?"} · ${choice.modality ?? "?"} ${choice.description ?? ""} (${choice.frame_count})`,
-        choice.series_instance_uid,
+        String(i),
       );
-      option.selected = choice.series_instance_uid === series?.series_instance_uid;
+      option.selected =
+        choice.image_set_id === series?.image_set_id && choice.series_instance_uid === series?.series_instance_uid;
       return option;
     }),
   );
@@ -551,13 +571,8 @@ async function openSeries(uid?: string, start?: SeriesShown): Promise<void> {
   );
   const planes = PLANES.filter((name) => series?.planes[name]);
   plane = planes.length ? (args.plane && series.planes[args.plane] ? args.plane : series.acquired_plane ?? planes[0]) : null;
-  const layoutNow = layout();
-  if (start?.plane === plane && start?.position_mm !== undefined && layoutNow) {
-    const at = Math.round((start.position_mm - layoutNow.first_mm) / layoutNow.step_mm);
-    indexes.set(indexKey(), Math.max(0, Math.min(layoutNow.count - 1, at)));
-  } else if (!plane && start) {
-    indexes.set(indexKey(), start.slice_index);
-  }
+  // view_series numbers slices as the view does: positions of the plane, or frames of a series without planes.
+  if (start && (plane === null || start.plane === plane)) indexes.set(indexKey(), start.slice_index);
   window_ = args.window && series.presets[args.window] ? series.presets[args.window] : null;
   ui.window.value = window_ ? (args.window as string) : "";
   for (const control of [ui.slab, ui.projection]) control.disabled = !plane;
@@ -584,7 +599,8 @@ app.ontoolresult = (result) => {
   started = true;
   args = received;
   const start = result.structuredContent as SeriesShown | undefined;
-  openSeries(start?.series_instance_uid ?? args?.series_instance_uid, start).catch(fail);
+  const uid = start?.series_instance_uid ?? args?.series_instance_uid;
+  openSeries(args ? { imageSet: args.image_set_id, uid } : undefined, start).catch(fail);
 };
 
 app.onhostcontextchanged = (context) => applyTheme(context.theme);
@@ -605,6 +621,7 @@ Object.assign(globalThis, {
     stats,
     state: () => ({ plane, index: currentIndex(), window: window_, slab, projection, tool, count: count() }),
     shown: () => shown?.info ?? null,
+    series: () => series && { image_set_id: series.image_set_id, series_instance_uid: series.series_instance_uid },
     measurements: () => measurements.map(({ shape, plane, index, points, radiusMm, result, error }) => ({
       shape, plane, index, points, radiusMm, result, error,
     })),

@@ -1,17 +1,21 @@
 // Distances and ROIs drawn by the user, measured by the server (viewer_measure = measure_image's code).
 
-import type { Measurement, Plane, SliceInfo } from "./api";
+import type { Measurement, Plane, Projection, SliceInfo } from "./api";
 
 export type Shape = "line" | "circle";
 
-/** A drawn measurement: where (series, plane, slice), its points on the plane's grid, and the server's answer. */
+/** A drawn measurement: where (image set, series, plane, slice), its points on the plane's grid, the server's
+ * answer. */
 export interface Drawn {
   id: number;
+  imageSet: string;
   series: string;
   plane: Plane;
   index: number;
   count: number;
   shape: Shape;
+  slab: number; // mm of the slab shown when drawn (0: a thin plane); measured on its central thin plane
+  projection: Projection;
   points: [number, number][]; // [column, row] on the plane's grid
   radiusMm?: number;
   result?: Measurement;
@@ -43,8 +47,14 @@ function round2(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-/** "Length 78.1 mm", "ROI mean 40.2 HU, SD 12.1, area 452 mm²". */
+/** "Length 78.1 mm", "ROI mean 40.2 HU, SD 12.1, area 452 mm²", with the server's note (drawn on a slab: measured
+ * on its central thin plane). */
 export function describe(drawn: Drawn): string {
+  const note = drawn.result?.note;
+  return note ? `${numbers(drawn)} · ${note}` : numbers(drawn);
+}
+
+function numbers(drawn: Drawn): string {
   const result = drawn.result;
   if (drawn.error) return `${drawn.shape === "line" ? "Length" : "ROI"}: ${drawn.error}`;
   if (!result) return drawn.shape === "line" ? "Length: measuring…" : "ROI: measuring…";

@@ -191,11 +191,22 @@ try {
   results.steps.coronalSlab = { shown: await shown(), pixels: await pixels("coronalSlab") };
   await screenshot("06-coronal-mip-slab");
 
+  // 7b. A distance drawn on the slab: measured on its central thin plane, and listed as such.
+  await frame.locator('button[data-tool="line"]').click();
+  await drag([150.5, 150.5], [350.5, 250.5]);
+  await frame.waitForSelector('main[data-measurements="3"]');
+  results.steps.slabMeasured = {
+    shown: await shown(),
+    measurements: await viewer(() => globalThis.seriesViewer.measurements()),
+    listed: await frame.locator("#measurements li").allTextContents(),
+  };
+  await frame.locator('button[data-tool="window"]').click();
+
   // 8. What the view handed to the model (the last update counts), once it settles.
   await page.waitForFunction(
     () => {
       const last = globalThis.hostLog.contexts.at(-1);
-      return last && /coronal/.test(JSON.stringify(last.structuredContent ?? {}));
+      return last && /coronal/.test(JSON.stringify(last.structuredContent ?? {})) && last.structuredContent.measurements?.length === 3;
     },
     null,
     { timeout: 10_000 },
@@ -219,6 +230,27 @@ try {
   });
   results.shared = await frame.locator("#shared").textContent();
   await page.screenshot({ path: join(config.screenshots, "07-host-page.png"), fullPage: true });
+
+  // 8b. The series picker: another series of the study, held in another image set, at its middle slice.
+  const before = await viewer(() => globalThis.seriesViewer.series());
+  const choices = await frame.locator("#series option").allTextContents();
+  await frame.locator("#series").selectOption({ index: 1 });
+  await frame.waitForFunction(
+    (opened) => {
+      const now = globalThis.seriesViewer.series();
+      return now && now.series_instance_uid !== opened.series_instance_uid && document.querySelector("main").dataset.state === "ready";
+    },
+    before,
+    { timeout: TIMEOUT },
+  );
+  results.steps.otherSeries = {
+    before,
+    choices,
+    series: await viewer(() => globalThis.seriesViewer.series()),
+    shown: await shown(),
+    pixels: await pixels("otherSeries"),
+  };
+  await screenshot("07b-other-series-of-the-study");
 
   // 9. A series that makes no volume (one frame): shown frame by frame through get_image_frame.
   if (config.singleFrameImageSetId) {

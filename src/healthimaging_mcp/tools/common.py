@@ -46,6 +46,7 @@ def _file_name(value: str | None) -> str | None:
 
 # Checked with the other arguments, before any work: a bad name is refused without touching the file system.
 FileNameArg = Annotated[str | None, AfterValidator(_file_name)]
+SaveAsArg = Annotated[FileNameArg, Field(description="File name in the output folder.")]
 
 
 def _uid(value: str | None) -> str | None:

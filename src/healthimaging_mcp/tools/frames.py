@@ -13,7 +13,7 @@ from ..imaging.reformat import Plane, Projection
 from ..imaging.render import render_frame
 from ..imaging.window import modality_units
 from ..runtime import Runtime
-from .common import DatastoreIdArg, FileNameArg, ImageSetIdArg, SeriesUidArg, VersionArg
+from .common import DatastoreIdArg, ImageSetIdArg, SaveAsArg, SeriesUidArg, VersionArg
 from .frame_pipeline import (
     FETCH_WORKERS,
     FrameTarget,
@@ -69,7 +69,7 @@ def get_image_frame(
     max_size: Annotated[int, Field(ge=32, le=2048)] = 512,
     image_format: Literal["png", "jpeg"] = "png",
     include_image: bool = True,
-    save_as: Annotated[FileNameArg, Field(description="File name in the output folder.")] = None,
+    save_as: SaveAsArg = None,
     save_kind: Literal["rendered", "encoded", "pixels", "modality"] = "rendered",
     plane: Plane | None = None,
     position_mm: Annotated[float | None, Field(description="x sagittal, y coronal, z axial, patient mm")] = None,
@@ -167,7 +167,7 @@ def get_series_montage(
     window_width: float | None = None,
     version_id: VersionArg = None,
     image_format: Literal["png", "jpeg"] = "png",
-    save_as: Annotated[FileNameArg, Field(description="File name in the output folder.")] = None,
+    save_as: SaveAsArg = None,
     whole_study: bool = False,
 ) -> ImageAnswer:
     """A series at a glance: evenly spaced frames tiled in one image labelled with instance numbers; whole_study:

@@ -42,7 +42,24 @@ class Pictured(ToolOutput):
         return [ImageContent(type="image", data=base64.b64encode(data).decode(), mime_type=mime_type)]
 
 
-class ImageAnswer(Pictured):
+class Savable(Pictured):
+    """A pictured answer whose picture (or data) may also be saved to the output folder."""
+
+    saved_to: str | None = None
+    _saved_note: str = PrivateAttr(default="")
+
+    def note_saved(self, note: str) -> None:
+        """What the saved file holds (e.g. its units), said after its path."""
+        self._saved_note = note
+
+    def saved_text(self) -> str:
+        """ "\nSaved to PATH: note", or nothing."""
+        if not self.saved_to:
+            return ""
+        return f"\nSaved to {self.saved_to}" + (f": {self._saved_note}" if self._saved_note else "")
+
+
+class ImageAnswer(Savable):
     """An image for the model: an image block, with the caption as the text block."""
 
     caption: str
@@ -53,17 +70,9 @@ class ImageAnswer(Pictured):
     window_center: float | None = None
     window_width: float | None = None
     window_source: str | None = None
-    saved_to: str | None = None
-    _saved_note: str = PrivateAttr(default="")
-
-    def note_saved(self, note: str) -> None:
-        """What the saved file holds (e.g. its units), said after its path."""
-        self._saved_note = note
 
     def render(self) -> str:
-        saved = f"\nSaved to {self.saved_to}" if self.saved_to else ""
-        note = f": {self._saved_note}" if self.saved_to and self._saved_note else ""
-        return f"{self.caption}{saved}{note}"
+        return f"{self.caption}{self.saved_text()}"
 
 
 class FrameAnswer(ImageAnswer):
@@ -87,19 +96,19 @@ class Delivery:
     save_as: str | None = None
     save_kind: SaveKind = "rendered"
 
-    def deliver(self, rt: Runtime, answer: ImageAnswer, picture: bytes) -> None:
+    def deliver(self, rt: Runtime, answer: Savable, picture: bytes) -> None:
         """Show the encoded picture (when asked) and save it (when asked for the rendered picture)."""
         if self.include_image:
             answer.show(picture, MIME_TYPES[self.image_format])
         if self.save_as and self.save_kind == "rendered":
             self.save(rt, answer, "." + self.image_format.replace("jpeg", "jpg"), picture)
 
-    def save(self, rt: Runtime, answer: ImageAnswer, suffix: str, payload: bytes, note: str = "") -> None:
+    def save(self, rt: Runtime, answer: Savable, suffix: str, payload: bytes, note: str = "") -> None:
         assert self.save_as is not None
         answer.saved_to = str(write_file(output_path(rt.settings.output_dir, self.save_as, suffix), payload))
         answer.note_saved(note)
 
-    def save_array(self, rt: Runtime, answer: ImageAnswer, array: np.ndarray, note: str) -> None:
+    def save_array(self, rt: Runtime, answer: Savable, array: np.ndarray, note: str) -> None:
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         self.save(rt, answer, ".npy", buffer.getvalue(), note)

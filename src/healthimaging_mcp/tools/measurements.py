@@ -22,13 +22,13 @@ from ..imaging.measure import (
 from ..imaging.montage import MAX_BYTES
 from ..imaging.overlay import draw_marker, draw_outline, draw_segment, to_rgb
 from ..imaging.reformat import PLANES, Plane, sample_plane, trilinear
-from ..imaging.render import display_size, encode_image
+from ..imaging.render import ImageFormat, display_size, encode_image
 from ..imaging.resample import resize
 from ..imaging.volume import Volume
 from ..imaging.window import WindowSpec
 from ..runtime import Runtime
-from .common import DatastoreIdArg, ImageSetIdArg, SeriesUidArg
-from .image_answers import Pictured
+from .common import DatastoreIdArg, ImageSetIdArg, SaveAsArg, SeriesUidArg
+from .image_answers import Delivery, Savable
 from .planes import PlaneView, acquisition_plane, view_plane
 from .registry import READ_ONLY, Toolset
 from .series_volumes import open_volume
@@ -67,20 +67,21 @@ class Statistics(BaseModel):
         )
 
 
-class Measurement(Pictured):
+class Measurement(Savable):
     plane: str
     position_mm: float
     units: str
     value: float | None = None
     length_mm: float | None = None
     statistics: Statistics | None = None
+    note: str | None = None  # what the numbers are of, when not what was shown (the viewer's slabs)
     _text: str = PrivateAttr(default="")
 
     def describe(self, text: str) -> None:
         self._text = text
 
     def render(self) -> str:
-        return self._text
+        return self._text + (f" · {self.note}" if self.note else "") + self.saved_text()
 
 
 @toolset.tool(READ_ONLY)
@@ -96,9 +97,11 @@ def measure_image(
     plane: Plane | None = None,
     position_mm: float | None = None,
     include_image: bool = False,
+    save_as: SaveAsArg = None,
 ) -> Measurement:
     """Measure in real units (HU for CT) on a plane as get_image_frame shows it: point value, line length, circle/
-    rectangle/polygon stats and area, or a region grown from a seed within value_range (mL)."""
+    rectangle/polygon stats and area, or a region grown from a seed within value_range (mL); include_image/save_as:
+    the plane with the measurement drawn."""
     check_arguments(shape, points, radius_mm, value_range)
     datastore_id = rt.resolve_datastore(datastore_id)
     source = open_volume(rt, datastore_id, image_set_id, None, series_instance_uid)
@@ -107,10 +110,11 @@ def measure_image(
     if given.shape[1] == 3 and position_mm is None:
         position_mm = float(given[0 if shape == "region" else slice(None), PLANES[chosen].axis].mean())
     view = view_plane(source, chosen, position=position_mm)
-    return measure_on(view, shape, given, radius_mm, value_range, include_image=include_image)
+    return measure_on(rt, view, shape, given, radius_mm, value_range, include_image=include_image, save_as=save_as)
 
 
 def measure_on(
+    rt: Runtime,
     view: PlaneView,
     shape: Shape,
     given: np.ndarray,
@@ -118,8 +122,10 @@ def measure_on(
     value_range: list[float] | None,
     *,
     include_image: bool = False,
+    save_as: str | None = None,
 ) -> Measurement:
-    """A measurement on a sampled plane, `given` as (column, row) pixels of its grid or (x, y, z) patient mm."""
+    """A measurement on a sampled plane, `given` as (column, row) pixels of its grid or (x, y, z) patient mm; the
+    plane with the measurement drawn shown (include_image) and saved to the output folder (save_as) on request."""
     grid = view.grid
     if given.shape[1] == 3:
         pixels, _ = grid.to_pixels(given)
@@ -141,8 +147,9 @@ def measure_on(
         f"{measured.summary(units)} · {view.source.series.modality or '?'} {view.where()} · points (x, y, z mm) "
         + where
     )
-    if include_image:
-        answer.show(*_drawing(view, shape, pixels, measured))
+    if include_image or save_as:
+        data, image_format = _drawing(view, shape, pixels, measured)
+        Delivery(WindowSpec.from_dicom(), IMAGE_SIZE, image_format, include_image, save_as).deliver(rt, answer, data)
     return answer
 
 
@@ -277,7 +284,7 @@ def _cut(view: PlaneView, grown: GrownRegion) -> np.ndarray:
     return mask
 
 
-def _drawing(view: PlaneView, shape: Shape, pixels: np.ndarray, measured: Measured) -> tuple[bytes, str]:
+def _drawing(view: PlaneView, shape: Shape, pixels: np.ndarray, measured: Measured) -> tuple[bytes, ImageFormat]:
     """The plane (in the series' window) with the measurement drawn in colour, at most IMAGE_SIZE pixels a side."""
     display = view.display(WindowSpec.from_dicom())
     grid = view.grid
@@ -295,4 +302,4 @@ def _drawing(view: PlaneView, shape: Shape, pixels: np.ndarray, measured: Measur
     if shape in ("point", "region"):
         draw_marker(canvas, points[0])
     data = encode_image(canvas, "png")
-    return (data, "image/png") if len(data) <= MAX_BYTES else (encode_image(canvas, "jpeg"), "image/jpeg")
+    return (data, "png") if len(data) <= MAX_BYTES else (encode_image(canvas, "jpeg"), "jpeg")

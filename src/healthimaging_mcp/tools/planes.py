@@ -68,7 +68,7 @@ class PlaneView:
         grid = self.grid
         text = f"{grid.plane} at {grid.axis_name} = {grid.position:.1f} mm ({grid.index + 1}/{grid.count})"
         if self.slab:
-            text += f", {PROJECTION_NAMES[self.projection]} of a {self.slab:g} mm slab"
+            text += f", {slab_name(self.slab, self.projection)}"
         return text
 
     def label(self) -> str:
@@ -76,6 +76,11 @@ class PlaneView:
         source = self.source
         date = iso_date(source.document.study.get("StudyDate")) or iso_date(source.series.attributes.get("SeriesDate"))
         return f"{date or 'no date'} {source.series.modality or ''} {source.series.description or ''}".strip()
+
+
+def slab_name(slab: float, projection: Projection) -> str:
+    """ "MIP of a 10 mm slab"."""
+    return f"{PROJECTION_NAMES[projection]} of a {slab:g} mm slab"
 
 
 def acquisition_plane(source: SeriesVolume) -> Plane:

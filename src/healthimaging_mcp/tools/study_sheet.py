@@ -19,9 +19,15 @@ MAX_IMAGE_SETS = 200  # of one study
 
 
 @dataclass(frozen=True)
-class SheetTile:
+class StudySeries:
+    """An imaging series of the study and the image set holding it."""
+
     image_set_id: str
     series: SeriesView
+
+
+@dataclass(frozen=True)
+class SheetTile(StudySeries):
     target: FrameTarget
 
     @property
@@ -50,6 +56,13 @@ def study_documents(
     return [(image_set_id, document), *found]
 
 
+def study_series(documents: list[tuple[str, ImageSetDocument]]) -> list[StudySeries]:
+    """The imaging series (with frames) of the study's image sets, by series number."""
+    found = [StudySeries(set_id, s) for set_id, document in documents for s in document.series if s.frame_count]
+    found.sort(key=lambda t: (t.series.number is None, t.series.number or 0, t.image_set_id, t.series.uid))
+    return found
+
+
 def study_sheet(
     rt: Runtime,
     datastore_id: str,
@@ -65,12 +78,9 @@ def study_sheet(
     """The contact sheet of the study of `image_set_id`: the middle frame of each series, up to `count` series."""
     documents = study_documents(rt, datastore_id, image_set_id, version_id)
     tiles = [
-        SheetTile(set_id, series, slice_target(series, (series.frame_count - 1) // 2))
-        for set_id, document in documents
-        for series in document.series
-        if series.frame_count
+        SheetTile(found.image_set_id, found.series, slice_target(found.series, (found.series.frame_count - 1) // 2))
+        for found in study_series(documents)
     ]
-    tiles.sort(key=lambda t: (t.series.number is None, t.series.number or 0, t.image_set_id, t.series.uid))
     total = len(tiles)
     tiles = tiles[:count]
     columns, tile = sheet_layout(len(tiles), tile_size)

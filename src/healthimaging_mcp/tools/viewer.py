@@ -26,9 +26,10 @@ from .frame_pipeline import pick_series
 from .frames import get_image_frame
 from .image_answers import Pictured
 from .measurements import Measurement, Shape, check_arguments, measure_on
-from .planes import PlaneView, acquisition_plane, plane_caption, render_view, view_plane
+from .planes import PlaneView, acquisition_plane, plane_caption, render_view, slab_name, view_plane
 from .registry import READ_ONLY, ToolOutput, Toolset
 from .series_volumes import SeriesVolume, open_volume
+from .study_sheet import study_documents, study_series
 
 toolset = Toolset()
 
@@ -64,6 +65,10 @@ def view_series(
     """Show the user a series in an interactive viewer (scroll, window, planes, slabs, measure); what they look at
     comes back as context. Clients without viewers get get_image_frame's middle slice."""
     in_viewer = client_supports_apps(ctx)
+    datastore_id = rt.resolve_datastore(datastore_id)
+    if plane is None:  # numbered as the viewer numbers it: positions of the acquired plane when it makes a volume
+        source, _ = volume_or_why_not(rt, datastore_id, image_set_id, None, series_instance_uid)
+        plane = acquisition_plane(source) if source else None
     frame = get_image_frame(
         rt,
         image_set_id,
@@ -87,8 +92,9 @@ def view_series(
 
 
 class SeriesChoice(BaseModel):
-    """A series the viewer can switch to."""
+    """A series of the study the viewer can switch to, and the image set holding it."""
 
+    image_set_id: str
     series_instance_uid: str
     modality: str | None = None
     description: str | None = None
@@ -139,10 +145,12 @@ def viewer_series(
     series_instance_uid: SeriesUidArg = None,
     version_id: VersionArg = None,
 ) -> ViewerSeries:
-    """For the viewer: the image set's series, and the planes of one (default: the one with the most frames)."""
+    """For the viewer: the series of the study (across its primary image sets), and the planes of one of this image
+    set (default: the one with the most frames)."""
     datastore_id = rt.resolve_datastore(datastore_id)
     version = version_id or rt.documents.latest_version(datastore_id, image_set_id)
-    document = rt.documents.get(datastore_id, image_set_id, version)
+    documents = study_documents(rt, datastore_id, image_set_id, version)
+    document = documents[0][1]
     imaging = [s for s in document.series if s.frame_count]
     if series_instance_uid or not imaging:
         series = pick_series(document, series_instance_uid)
@@ -158,21 +166,19 @@ def viewer_series(
         frame_count=series.frame_count,
         series=[
             SeriesChoice(
-                series_instance_uid=s.uid,
-                modality=s.modality,
-                description=s.description,
-                number=s.number,
-                frame_count=s.frame_count,
+                image_set_id=found.image_set_id,
+                series_instance_uid=found.series.uid,
+                modality=found.series.modality,
+                description=found.series.description,
+                number=found.series.number,
+                frame_count=found.series.frame_count,
             )
-            for s in imaging
+            for found in study_series(documents)
         ],
     )
-    try:
-        source = open_volume(rt, datastore_id, image_set_id, version, series.uid)
-    except HealthImagingError as exc:
-        if exc.error_type is not ErrorType.VALIDATION:
-            raise
-        answer.notes.append(exc.message)  # not a volume (one slice, colour, too large): frames one by one
+    source, why_not = volume_or_why_not(rt, datastore_id, image_set_id, version, series.uid)
+    if source is None:
+        answer.notes.append(why_not)
         return answer
     answer.acquired_plane = acquisition_plane(source)
     answer.planes = {name: plane_layout(source, name) for name in VIEWER_PLANES}
@@ -181,6 +187,18 @@ def viewer_series(
     if answer.units == "HU":
         answer.presets = {name: [center, width] for name, (center, width) in WINDOW_PRESETS.items()}
     return answer
+
+
+def volume_or_why_not(
+    rt: Runtime, datastore_id: str, image_set_id: str, version: str | None, series_uid: str | None
+) -> tuple[SeriesVolume | None, str]:
+    """The series' volume, or None and why not (one slice, colour, too large: the viewer shows it frame by frame)."""
+    try:
+        return open_volume(rt, datastore_id, image_set_id, version, series_uid), ""
+    except HealthImagingError as exc:
+        if exc.error_type is not ErrorType.VALIDATION:
+            raise
+        return None, exc.message
 
 
 def plane_layout(source: SeriesVolume, plane: Plane) -> PlaneLayout:
@@ -276,8 +294,11 @@ def viewer_measure(
     datastore_id: DatastoreIdArg = None,
     series_instance_uid: SeriesUidArg = None,
     version_id: VersionArg = None,
+    slab_mm: Annotated[float, Field(ge=0)] = 0.0,  # the slab shown: measured on its central thin plane all the same
+    projection: Projection = "mip",
 ) -> Measurement:
-    """For the viewer: measure_image on the index-th position of a plane (same computation, same numbers)."""
+    """For the viewer: measure_image on the index-th position of a plane (same computation, same numbers), on the
+    thin plane also when a slab is shown (a projection's pixels come from different depths)."""
     if shape == "region":
         raise invalid(
             "The viewer measures points, lines, circles, rectangles and polygons; grow regions with measure_image."
@@ -286,7 +307,13 @@ def viewer_measure(
     if {len(point) for point in points} != {2}:
         raise invalid("Give every point as [column, row] on the plane's grid.")
     view = _plane_view(rt, datastore_id, image_set_id, version_id, series_instance_uid, plane, index, 0.0, "mip")
-    return measure_on(view, shape, np.array(points, dtype=np.float64), radius_mm, None)
+    answer = measure_on(rt, view, shape, np.array(points, dtype=np.float64), radius_mm, None)
+    if slab_mm:
+        answer.note = (
+            f"measured on the central thin plane, not on the {slab_name(slab_mm, projection)} shown "
+            "(its pixels come from different depths)"
+        )
+    return answer
 
 
 def _plane_view(
