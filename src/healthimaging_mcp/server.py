@@ -19,9 +19,15 @@ from . import __version__
 from .apps.viewer import viewer_extension
 from .apps.visibility import AppOnlyItemsHidden
 from .deploy.audit import AuditLog
-from .deploy.auth import Capability, current_caller, required_capability, resource_server, scope_names
+from .deploy.auth import (
+    Capability,
+    current_caller,
+    missing_scope,
+    required_capability,
+    resource_server,
+    scope_names,
+)
 from .deploy.calls import ToolCall
-from .errors import ErrorType, HealthImagingError
 from .http_security import HEALTH_PATH
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
@@ -108,11 +114,13 @@ class HealthImagingServer(MCPServer[Any]):
         needs = self._needs.get(name)
         if needs is not None and not caller.may(needs):
             result = _denied(name, self._scopes[needs])
-            call.finish(result, None, denied=True)
+            call.denied = True
+            call.finish(result, None)
             self._observe(call)
             return result
         try:
-            answer = await super().call_tool(name, arguments, context)
+            with call.serving():
+                answer = await super().call_tool(name, arguments, context)
         except Exception as exc:  # the SDK answers it (unknown tool, invalid arguments, crash)
             call.finish(None, exc)
             self._observe(call)
@@ -164,11 +172,7 @@ async def _health(request: Request) -> JSONResponse:
 
 
 def _denied(tool: str, scope: str) -> CallToolResult:
-    error = HealthImagingError(
-        ErrorType.ACCESS_DENIED,
-        f"Your access token does not carry the scope {scope!r} that {tool} needs.",
-        next_step="Use the tools listed for you, or ask an administrator for a token with that scope.",
-    )
+    error = missing_scope(scope, tool)
     return CallToolResult(content=[TextContent(type="text", text=error.to_text(tool))], is_error=True)
 
 

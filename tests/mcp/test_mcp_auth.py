@@ -47,6 +47,7 @@ class AuthServer:
     port: int
     issuer: Issuer
     audit: Path
+    output: Path
 
     @property
     def url(self) -> str:
@@ -73,13 +74,18 @@ class AuthServer:
 
 
 @pytest.fixture(scope="module")
-def auth_server(sample_service: LocalService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    port, audit = free_port(), tmp_path_factory.mktemp("auth") / "audit.jsonl"
+def auth_server(
+    sample_service: LocalService, moto_s3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthServer]:
+    """A write-mode server with an output folder, its S3 client on moto (`moto_s3` points AWS_ENDPOINT_URL_S3)."""
+    port, folder = free_port(), tmp_path_factory.mktemp("auth")
+    audit, output = folder / "audit.jsonl", folder / "out"
     with serve_issuer(audience=f"http://127.0.0.1:{port}/mcp") as issuer:
         args = ["--endpoint-url", sample_service.endpoint, "--region", "us-east-1", "--allow-write"]
-        process = launch(port, *args, "--auth-issuer-url", issuer.url, "--audit-log", str(audit))
+        args += ["--output-dir", str(output), "--audit-log", str(audit)]
+        process = launch(port, *args, "--auth-issuer-url", issuer.url)
         try:
-            yield AuthServer(port, issuer, audit)
+            yield AuthServer(port, issuer, audit, output)
         finally:
             stop(process)
 
@@ -231,6 +237,36 @@ async def test_a_read_only_token_never_runs_write_tools(auth_server: AuthServer,
     assert [(line["tool"], line["outcome"], line["error_type"]) for line in mine] == [
         ("delete_image_set", "denied", "access_denied"),
         ("tag_resource", "denied", "access_denied"),
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_exporting_to_s3_needs_the_write_scope_and_folders_do_not(
+    auth_server: AuthServer, moto_s3: Any, sample_facts: Any, mode: str
+) -> None:
+    issuer, bucket = auth_server.issuer, f"auth-exports-{mode}"
+    moto_s3.create_bucket(Bucket=bucket)
+    image_set = {"image_set_id": sample_facts.ct_image_set_id}
+    reader = f"exporting-reader-{mode}"
+    async with session(auth_server, issuer.token(scope=READ, sub=reader), mode) as client:
+        refused = await client.call_tool("export_dicom", {**image_set, "destination": f"s3://{bucket}/reader"})
+        to_folder = await client.call_tool("export_dicom", {**image_set, "destination": f"reader-{mode}"})
+    async with session(auth_server, issuer.token(scope=f"{READ} {WRITE}"), mode) as client:
+        uploaded = await client.call_tool("export_dicom", {**image_set, "destination": f"s3://{bucket}/writer"})
+    error = error_of(refused)
+    assert error["type"] == "access_denied" and WRITE in error["message"] and "S3" in error["message"]
+    assert "Traceback" not in error["message"] and "Export to a folder" in error["next_step"]
+    assert not to_folder.is_error and to_folder.structured_content is not None
+    assert len(list((auth_server.output / f"reader-{mode}").rglob("*.dcm"))) == to_folder.structured_content["files"]
+    assert not uploaded.is_error and uploaded.structured_content is not None
+    objects = moto_s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert {o["Key"].split("/")[0] for o in objects} == {"writer"}  # nothing under reader/
+    assert len(objects) == uploaded.structured_content["files"] >= 1
+    audited = [json.loads(line) for line in auth_server.audit.read_text().splitlines()]
+    mine = [line for line in audited if line["caller"] == {"subject": reader, "client_id": "assistant-app"}]
+    assert [(line["tool"], line["outcome"], line["error_type"]) for line in mine] == [
+        ("export_dicom", "denied", "access_denied"),
+        ("export_dicom", "ok", None),
     ]
 
 
