@@ -15,7 +15,8 @@ from mcp import Client
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.server import build_server
 from tests.support.local_kit import UNKNOWN_ID
-from tests.support.mcp_testkit import MODES, settings_for, text_of
+from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.mcp_testkit import MODES, call, ok, settings_for, text_of
 from tests.support.sample_phi import sample_identifiers
 
 pytestmark = pytest.mark.anyio
@@ -61,6 +62,38 @@ async def test_one_line_per_call_naming_what_was_touched_and_no_patient_data(
     text = audit.read_text()
     leaked = {identifier for identifier in sample_identifiers() if identifier.lower() in text.lower()}
     assert not leaked, leaked
+
+
+async def test_every_image_set_touched_is_audited_even_when_answers_list_only_the_first(
+    fresh_service: LocalService, tmp_path: Path
+) -> None:
+    archive = PatientArchive(fresh_service, series=61)  # 62 image sets: beyond 20 plan rows and 60 overview series
+    everything = set(archive.versions())
+    audit = tmp_path / "audit.jsonl"
+    settings = settings_for(
+        fresh_service.endpoint,
+        tmp_path / "out",
+        audit_log=str(audit),
+        allow_write=True,
+        write_rate_per_second=0,
+        state_key="a7" * 32,
+    )
+    async with Client(build_server(settings)) as client:
+        overview = ok(await call(client, "get_overview", {"patient_id": PATIENT}))
+        first, second = overview["studies"]
+        exported = ok(await call(client, "export_dicom", {"study_instance_uid": second["study_instance_uid"]}))
+        planned = ok(
+            await call(client, "change_image_sets", {"patient_id": PATIENT, "erase": True, "max_image_sets": 62})
+        )
+        erased = ok(await call(client, "change_image_sets", {"plan": planned["plan"], "confirm": planned["plan_id"]}))
+    assert second["series"] == [] and len(planned["image_sets"]) == len(erased["image_sets"]) == 20
+    assert erased["counts"] == {"done": 62} and archive.versions() == {}
+    overview_line, export_line, plan_line, erase_line = audit_lines(audit)
+    for line in (overview_line, plan_line, erase_line):
+        assert set(line["image_set_ids"]) == everything and line["datastore_ids"] == [archive.datastore_id]
+    in_second = everything - {series["image_set_id"] for series in first["series"]}
+    assert exported["files"] == len(in_second) == 30
+    assert set(export_line["image_set_ids"]) == in_second and export_line["datastore_ids"] == [archive.datastore_id]
 
 
 def test_the_audit_line_format() -> None:

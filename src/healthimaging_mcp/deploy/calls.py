@@ -1,8 +1,9 @@
 """What one tool call did, as the audit trail and the telemetry see it: no argument values, no answer text.
 
 Only two kinds of values are taken from a call: datastore and image set IDs (32 lowercase letters/digits, under
-argument or answer keys named `…datastore_id` / `…image_set_id(s)`), so a record can say which images were
-looked at or changed without carrying patient data.
+argument or answer keys named `…datastore_id` / `…image_set_id(s)`, and all those a tool reports with `touched`,
+as answers list only so many), so a record can say which images were looked at or changed without carrying
+patient data.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ class ToolCall:
 
     @contextmanager
     def serving(self) -> Iterator[None]:
-        """While the tool runs: the call `require` acts on."""
+        """While the tool runs: the call `touched` and `require` act on."""
         token = _SERVING.set(self)
         try:
             yield
@@ -82,6 +83,13 @@ class ToolCall:
 
 
 _SERVING: ContextVar[ToolCall | None] = ContextVar("tool_call", default=None)
+
+
+def touched(datastore_id: str, image_set_ids: Iterable[str] = ()) -> None:
+    """Record on the call being served the datastore and image sets the tool read or changed."""
+    call = _SERVING.get()
+    if call is not None:
+        call._collect({"datastore_id": datastore_id, "image_set_ids": list(image_set_ids)})  # IDs only
 
 
 def require(capability: Capability, scopes: Mapping[Capability, str], what: str, next_step: str) -> None:

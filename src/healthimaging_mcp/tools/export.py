@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from ..deploy.auth import Capability, scope_names
-from ..deploy.calls import require
+from ..deploy.calls import require, touched
 from ..dicom.deidentify import Deidentifier
 from ..errors import invalid
 from ..files import output_path
@@ -161,6 +161,7 @@ async def export_dicom(
     deidentifier = Deidentifier(date_shift_days) if deidentify else None
     target = _destination(rt, destination)
     items = await anyio.to_thread.run_sync(_items, rt, datastore_id, image_set_id, study_instance_uid, sop_instance_uid)
+    touched(datastore_id, {item.image_set_id for item in items})
 
     def report(done: int, total: int) -> None:
         anyio.from_thread.run(ctx.report_progress, done, total, f"{done} of {total} instances exported")

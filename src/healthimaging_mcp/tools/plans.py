@@ -18,6 +18,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from ..deploy.calls import touched
 from ..errors import invalid
 from ..files import output_path, write_file
 from ..runtime import Runtime
@@ -170,7 +171,7 @@ def _plan(
         plan_id=handle_id(handle),
         state="planned",
         counts={"planned": len(rows)},
-        image_sets=rows[:ROWS_LISTED],
+        image_sets=_listed(plan.datastore_id, rows),
         message=(
             f"Plan {handle_id(handle)} (nothing changed yet): {what}. Show it to the user; to apply, call "
             "change_image_sets with plan (the user is asked to confirm)."
@@ -178,8 +179,14 @@ def _plan(
     )
 
 
-def _rows(statuses: list[ItemStatus]) -> list[PlanRow]:
-    return [
+def _listed(datastore_id: str, rows: list[PlanRow]) -> list[PlanRow]:
+    """The rows an answer lists (the first ROWS_LISTED); the call's audit record names every image set."""
+    touched(datastore_id, (row.image_set_id for row in rows))
+    return rows[:ROWS_LISTED]
+
+
+def _rows(plan: Plan, statuses: list[ItemStatus]) -> list[PlanRow]:
+    rows = [
         PlanRow(
             image_set_id=s.image_set_id,
             version=s.planned_version,
@@ -187,8 +194,9 @@ def _rows(statuses: list[ItemStatus]) -> list[PlanRow]:
             new_version=s.version,
             message=s.message,
         )
-        for s in statuses[:ROWS_LISTED]
+        for s in statuses
     ]
+    return _listed(plan.datastore_id, rows)
 
 
 def _finished(
@@ -219,7 +227,7 @@ def _finished(
         plan_id=handle_id(handle),
         state=state,
         counts=tally,
-        image_sets=_rows(statuses),
+        image_sets=_rows(plan, statuses),
         message=" ".join(parts),
     )
 
@@ -285,7 +293,7 @@ async def change_image_sets(
             plan_id=handle_id(plan),
             state="not_applied",
             counts=counts(statuses),
-            image_sets=_rows(statuses),
+            image_sets=_rows(opened, statuses),
             message=decision.refusal(handle_id(plan)),
         )
 
