@@ -35,7 +35,7 @@ from .resources import register_resources
 from .runtime import Runtime
 from .settings import LogLevel, Settings
 from .tools import TOOLSETS
-from .tools.registry import build_tools, publishes_output_schema
+from .tools.registry import build_tools, gated_tools, publishes_output_schema
 from .tools.schemas import compact_input, compact_output
 
 INSTRUCTIONS = """\
@@ -82,7 +82,8 @@ class HealthImagingServer(MCPServer[Any]):
         )
         self.runtime = runtime
         self._scopes = scope_names(settings)
-        self._needs = {tool.name: required_capability(tool.annotations) for tool in tools}
+        gated = gated_tools(TOOLSETS)
+        self._needs = {tool.name: required_capability(tool.annotations, gated=tool.name in gated) for tool in tools}
         self._shapes_published = {tool.name for tool in tools if publishes_output_schema(tool)}
         self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
         register_resources(self, runtime)

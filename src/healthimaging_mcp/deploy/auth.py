@@ -50,11 +50,12 @@ class Capability(str, Enum):
     DELETE = "delete"
 
 
-def required_capability(annotations: ToolAnnotations | None) -> Capability:
-    """What a tool needs: read-only tools read, destructive ones delete, the others write."""
+def required_capability(annotations: ToolAnnotations | None, *, gated: bool = False) -> Capability:
+    """What a tool needs: read-only tools read, destructive ones delete, the others write. A `gated` destructive
+    tool needs write: it refuses its destructive forms itself to callers without delete (`calls.require`)."""
     if annotations is None or annotations.read_only_hint:
         return Capability.READ
-    return Capability.DELETE if annotations.destructive_hint else Capability.WRITE
+    return Capability.DELETE if annotations.destructive_hint and not gated else Capability.WRITE
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from ..deploy.calls import touched
+from ..deploy.auth import Capability, scope_names
+from ..deploy.calls import require, touched
 from ..errors import invalid
 from ..files import output_path, write_file
 from ..runtime import Runtime
@@ -108,11 +109,23 @@ def _change_words(rt: Runtime, change: Change) -> str:
     return Change(values, change.remove_series, change.remove_instances, change.deidentify).words()
 
 
+def _require_delete(rt: Runtime, erase: bool, change: Change) -> None:
+    """Erasing and removing data need the delete capability; corrections and undo need only write."""
+    if erase or change.removes:
+        require(
+            Capability.DELETE,
+            scope_names(rt.settings),
+            "a plan that erases image sets, removes series or instances, or de-identifies in place",
+            "Plan a correction (set_attributes) instead, or ask an administrator for a token with that scope.",
+        )
+
+
 def _describe(rt: Runtime, args: dict[str, Any]) -> str | None:
     handle = args["plan"]
     if handle is None:
         return None  # planning changes nothing
     plan = Plan.open(rt.plan_key, handle, args["datastore_id"] or rt.settings.datastore_id)
+    _require_delete(rt, plan.kind == "erase", plan.change)  # before the user is asked
     statuses = PlanRunner(rt, plan).statuses()
     todo = sum(1 for s in statuses if s.status in ("pending", "busy"))
     if todo == 0 or any(s.status == "changed" for s in statuses):
@@ -232,7 +245,7 @@ def _finished(
     )
 
 
-@toolset.tool(DESTRUCTIVE)
+@toolset.tool(DESTRUCTIVE, gated=True)
 async def change_image_sets(
     rt: Runtime,
     ctx: Context,
@@ -264,6 +277,7 @@ async def change_image_sets(
             tuple(remove_instances or ()),
             bool(deidentify),
         )
+        _require_delete(rt, bool(erase), change)
         resolved = rt.resolve_datastore(datastore_id) if undo is None else datastore_id
         return await anyio.to_thread.run_sync(
             _plan, rt, resolved, scope, change, bool(erase), undo, max_image_sets or DEFAULT_MAX_IMAGE_SETS
