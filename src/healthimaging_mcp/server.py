@@ -19,9 +19,15 @@ from . import __version__
 from .apps.viewer import viewer_extension
 from .apps.visibility import AppOnlyItemsHidden
 from .deploy.audit import AuditLog
-from .deploy.auth import Capability, current_caller, required_capability, resource_server, scope_names
+from .deploy.auth import (
+    Capability,
+    current_caller,
+    missing_scope,
+    required_capability,
+    resource_server,
+    scope_names,
+)
 from .deploy.calls import ToolCall
-from .errors import ErrorType, HealthImagingError
 from .http_security import HEALTH_PATH
 from .malformed import AnswerMalformedPosts, serve_stdio
 from .middleware import TypedToolErrors
@@ -29,7 +35,7 @@ from .resources import register_resources
 from .runtime import Runtime
 from .settings import LogLevel, Settings
 from .tools import TOOLSETS
-from .tools.registry import build_tools, publishes_output_schema
+from .tools.registry import build_tools, gated_tools, publishes_output_schema
 from .tools.schemas import compact_input, compact_output
 
 INSTRUCTIONS = """\
@@ -76,7 +82,8 @@ class HealthImagingServer(MCPServer[Any]):
         )
         self.runtime = runtime
         self._scopes = scope_names(settings)
-        self._needs = {tool.name: required_capability(tool.annotations) for tool in tools}
+        gated = gated_tools(TOOLSETS)
+        self._needs = {tool.name: required_capability(tool.annotations, gated=tool.name in gated) for tool in tools}
         self._shapes_published = {tool.name for tool in tools if publishes_output_schema(tool)}
         self.audit = AuditLog(settings.audit_log) if settings.audit_log else None
         register_resources(self, runtime)
@@ -108,11 +115,13 @@ class HealthImagingServer(MCPServer[Any]):
         needs = self._needs.get(name)
         if needs is not None and not caller.may(needs):
             result = _denied(name, self._scopes[needs])
-            call.finish(result, None, denied=True)
+            call.denied = True
+            call.finish(result, None)
             self._observe(call)
             return result
         try:
-            answer = await super().call_tool(name, arguments, context)
+            with call.serving():
+                answer = await super().call_tool(name, arguments, context)
         except Exception as exc:  # the SDK answers it (unknown tool, invalid arguments, crash)
             call.finish(None, exc)
             self._observe(call)
@@ -164,11 +173,7 @@ async def _health(request: Request) -> JSONResponse:
 
 
 def _denied(tool: str, scope: str) -> CallToolResult:
-    error = HealthImagingError(
-        ErrorType.ACCESS_DENIED,
-        f"Your access token does not carry the scope {scope!r} that {tool} needs.",
-        next_step="Use the tools listed for you, or ask an administrator for a token with that scope.",
-    )
+    error = missing_scope(scope, tool)
     return CallToolResult(content=[TextContent(type="text", text=error.to_text(tool))], is_error=True)
 
 

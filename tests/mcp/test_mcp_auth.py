@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,8 @@ from healthimaging_mcp.deploy.auth import JwtVerifier, SigningKeys
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.settings import Settings
 from tests.support.local_kit import UNKNOWN_ID
-from tests.support.mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, error_of
+from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, call, error_of, ok
 from tests.support.oauth_issuer import DELETE, READ, WRITE, Issuer, b64url, new_key, serve_issuer
 from tests.support.server_processes import child_env, free_port, launch, stop
 
@@ -47,6 +48,7 @@ class AuthServer:
     port: int
     issuer: Issuer
     audit: Path
+    output: Path
 
     @property
     def url(self) -> str:
@@ -72,16 +74,28 @@ class AuthServer:
         return self.request("POST", "/mcp", json.dumps(INITIALIZE).encode(), token)
 
 
-@pytest.fixture(scope="module")
-def auth_server(sample_service: LocalService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer]:
-    port, audit = free_port(), tmp_path_factory.mktemp("auth") / "audit.jsonl"
+@contextmanager
+def auth_server_on(service: LocalService, folder: Path) -> Iterator[AuthServer]:
+    """A write-mode server on `service` (writes unpaced) with its own token issuer, output folder and audit log
+    in `folder`."""
+    port, audit, output = free_port(), folder / "audit.jsonl", folder / "out"
     with serve_issuer(audience=f"http://127.0.0.1:{port}/mcp") as issuer:
-        args = ["--endpoint-url", sample_service.endpoint, "--region", "us-east-1", "--allow-write"]
-        process = launch(port, *args, "--auth-issuer-url", issuer.url, "--audit-log", str(audit))
+        args = ["--endpoint-url", service.endpoint, "--region", "us-east-1", "--allow-write"]
+        args += ["--output-dir", str(output), "--audit-log", str(audit)]
+        process = launch(port, *args, "--auth-issuer-url", issuer.url, HEALTHIMAGING_MCP_WRITE_RATE="0")
         try:
-            yield AuthServer(port, issuer, audit)
+            yield AuthServer(port, issuer, audit, output)
         finally:
             stop(process)
+
+
+@pytest.fixture(scope="module")
+def auth_server(
+    sample_service: LocalService, moto_s3: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AuthServer]:
+    """On the sample data, its S3 client on moto (`moto_s3` points AWS_ENDPOINT_URL_S3)."""
+    with auth_server_on(sample_service, tmp_path_factory.mktemp("auth")) as server:
+        yield server
 
 
 def session(server: AuthServer, token: str, mode: str) -> Client:
@@ -201,8 +215,8 @@ async def test_scopes_decide_which_tools_a_caller_sees(auth_server: AuthServer, 
     assert listed["reader"] == READ_TOOLS
     assert listed["admin"] == READ_TOOLS | WRITE_TOOLS
     assert {"delete_image_set", "delete_datastore"} <= destructive
-    assert listed["writer"] == listed["admin"] - destructive
-    assert "copy_image_set" in listed["writer"]
+    assert listed["writer"] == listed["admin"] - destructive | {"change_image_sets"}  # it refuses erasure itself
+    assert {"copy_image_set", "change_image_sets"} <= listed["writer"]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -232,6 +246,72 @@ async def test_a_read_only_token_never_runs_write_tools(auth_server: AuthServer,
         ("delete_image_set", "denied", "access_denied"),
         ("tag_resource", "denied", "access_denied"),
     ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_exporting_to_s3_needs_the_write_scope_and_folders_do_not(
+    auth_server: AuthServer, moto_s3: Any, sample_facts: Any, mode: str
+) -> None:
+    issuer, bucket = auth_server.issuer, f"auth-exports-{mode}"
+    moto_s3.create_bucket(Bucket=bucket)
+    image_set = {"image_set_id": sample_facts.ct_image_set_id}
+    reader = f"exporting-reader-{mode}"
+    async with session(auth_server, issuer.token(scope=READ, sub=reader), mode) as client:
+        refused = await client.call_tool("export_dicom", {**image_set, "destination": f"s3://{bucket}/reader"})
+        to_folder = await client.call_tool("export_dicom", {**image_set, "destination": f"reader-{mode}"})
+    async with session(auth_server, issuer.token(scope=f"{READ} {WRITE}"), mode) as client:
+        uploaded = await client.call_tool("export_dicom", {**image_set, "destination": f"s3://{bucket}/writer"})
+    error = error_of(refused)
+    assert error["type"] == "access_denied" and WRITE in error["message"] and "S3" in error["message"]
+    assert "Traceback" not in error["message"] and "Export to a folder" in error["next_step"]
+    assert not to_folder.is_error and to_folder.structured_content is not None
+    assert len(list((auth_server.output / f"reader-{mode}").rglob("*.dcm"))) == to_folder.structured_content["files"]
+    assert not uploaded.is_error and uploaded.structured_content is not None
+    objects = moto_s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    assert {o["Key"].split("/")[0] for o in objects} == {"writer"}  # nothing under reader/
+    assert len(objects) == uploaded.structured_content["files"] >= 1
+    audited = [json.loads(line) for line in auth_server.audit.read_text().splitlines()]
+    mine = [line for line in audited if line["caller"] == {"subject": reader, "client_id": "assistant-app"}]
+    assert [(line["tool"], line["outcome"], line["error_type"]) for line in mine] == [
+        ("export_dicom", "denied", "access_denied"),
+        ("export_dicom", "ok", None),
+    ]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_write_scope_corrects_image_sets_and_only_the_delete_scope_removes_data(
+    fresh_service: LocalService, tmp_path: Path, mode: str
+) -> None:
+    archive = PatientArchive(fresh_service)
+    before = archive.versions()
+    rename = {"patient_id": PATIENT, "set_attributes": {"PatientName": "ARCHIVE^CORRECTED"}}
+    removals: dict[str, dict[str, Any]] = {
+        "erase": {"patient_id": PATIENT, "erase": True},
+        "remove series": {"patient_id": PATIENT, "remove_series": [archive.series_uids[0]]},
+        "remove instances": {"patient_id": PATIENT, "remove_instances": ["1.2.3.4"]},
+        "de-identify": {"patient_id": PATIENT, "deidentify": True},
+    }
+    with auth_server_on(fresh_service, tmp_path) as server:
+        issuer = server.issuer
+        async with session(server, issuer.token(scope=f"{READ} {WRITE} {DELETE}", sub="admin"), mode) as client:
+            erasure = ok(await call(client, "change_image_sets", removals["erase"]))  # planned, not applied
+        async with session(server, issuer.token(scope=f"{READ} {WRITE}", sub="writer"), mode) as client:
+            refused = {name: await call(client, "change_image_sets", args) for name, args in removals.items()}
+            applying = {"plan": erasure["plan"], "confirm": erasure["plan_id"]}
+            refused["apply an erasure"] = await call(client, "change_image_sets", applying)
+            assert archive.versions() == before
+            planned = ok(await call(client, "change_image_sets", rename))
+            confirmed = {"plan": planned["plan"], "confirm": planned["plan_id"]}
+            corrected = ok(await call(client, "change_image_sets", confirmed))
+    for name, answer in refused.items():
+        error = error_of(answer)
+        assert error["type"] == "access_denied" and DELETE in error["message"], name
+    assert corrected["state"] == "complete" and corrected["counts"] == {"done": len(before)}
+    assert set(archive.versions()) == set(before) and set(archive.versions().values()) == {"2"}
+    assert {archive.patient_name(image_set_id) for image_set_id in before} == {"ARCHIVE^CORRECTED"}
+    audited = [json.loads(line) for line in server.audit.read_text().splitlines()]
+    writer = [line["outcome"] for line in audited if line["caller"]["subject"] == "writer"]
+    assert writer == ["denied"] * 5 + ["ok"] * 2
 
 
 def test_auth_settings_are_checked_at_start() -> None:

@@ -16,7 +16,8 @@ from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
 from healthimaging_mcp.local.service import LocalService
-from tests.support.mcp_stores import PATIENT, PatientArchive
+from tests.support.local_kit import read_metadata
+from tests.support.mcp_stores import PATIENT, PatientArchive, WritableStore
 from tests.support.mcp_testkit import ELICIT_ACTIONS, MODES, Asker, ElicitAction, call, error_of, ok, text_of
 
 pytestmark = pytest.mark.anyio
@@ -262,3 +263,83 @@ async def test_plans_under_redaction_show_pseudonyms(archive: PatientArchive, wr
         assert "ARCHIVE" not in text and PATIENT not in text, text
     assert re.search(r"of patient NAME-[0-9A-F]{8,} \(PATIENT-[0-9A-F]{8,}\)", asker.questions[0])
     assert re.search(r"set PatientName to 'NAME-[0-9A-F]{8,}'", asker.questions[0])
+
+
+def documents_of(boto: Any, datastore_id: str, image_set_ids: Any) -> dict[str, dict[str, Any]]:
+    """Image set ID → its latest metadata document."""
+    return {image_set_id: read_metadata(boto, datastore_id, image_set_id) for image_set_id in image_set_ids}
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_study_scope_plan_corrects_the_accession_number_of_that_study_only(
+    mode: str, archive: PatientArchive, writer: Callable[..., MCPServer]
+) -> None:
+    before = archive.versions()
+    documents = documents_of(archive.boto, archive.datastore_id, before)
+    study_of = {image_set_id: document["Study"]["DICOM"] for image_set_id, document in documents.items()}
+    uid = next(s["StudyInstanceUID"] for s in study_of.values() if s["AccessionNumber"] == "ACA00001")
+    in_study = {image_set_id for image_set_id, study in study_of.items() if study["StudyInstanceUID"] == uid}
+    correction = {"study_instance_uid": uid, "set_attributes": {"AccessionNumber": "ACA00001-FIXED"}}
+    asker = Asker("accept")
+    async with Client(writer(), mode=mode, elicitation_callback=asker) as client:
+        planned = await call(client, "change_image_sets", correction)
+        unchanged_while_planned = archive.versions()
+        applied = ok(await call(client, "change_image_sets", {"plan": ok(planned)["plan"]}))
+    assert unchanged_while_planned == before and len(in_study) == 2 and len(before) == 6
+    plan = ok(planned)
+    assert {row["image_set_id"] for row in plan["image_sets"]} == in_study and plan["counts"] == {"planned": 2}
+    for row in plan["image_sets"]:
+        assert row["changes"] == [
+            {"keyword": "AccessionNumber", "value": {"before": "ACA00001", "after": "ACA00001-FIXED"}}
+        ]
+    assert "set AccessionNumber to 'ACA00001-FIXED' in 2 image sets" in text_of(planned)
+    assert 'AccessionNumber: "ACA00001" → "ACA00001-FIXED"' in text_of(planned)
+    (question,) = asker.questions
+    assert question.startswith(f"Apply plan {plan['plan_id']}: set AccessionNumber to 'ACA00001-FIXED' in 2 image sets")
+    assert applied["state"] == "complete" and applied["counts"] == {"done": 2}
+    assert {row["image_set_id"]: row["new_version"] for row in applied["image_sets"]} == dict.fromkeys(in_study, "2")
+    after = documents_of(archive.boto, archive.datastore_id, before)
+    versions = archive.versions()
+    for image_set_id, document in after.items():
+        if image_set_id in in_study:
+            assert versions[image_set_id] == "2"
+            assert document["Study"]["DICOM"]["AccessionNumber"] == "ACA00001-FIXED"
+            document["Study"]["DICOM"]["AccessionNumber"] = "ACA00001"  # the only difference
+        else:
+            assert versions[image_set_id] == "1"
+        assert document == documents[image_set_id], image_set_id
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_a_plan_removing_instances_changes_only_the_image_set_holding_them(
+    mode: str, fresh_service: LocalService, server_for: Callable[..., MCPServer]
+) -> None:
+    store = WritableStore.create(fresh_service, seeds=(0, 1), slices=3)  # two series of DEMO^ALICE's CT study
+    holder, other = store.image_set_ids
+    removed, kept = store.sop_uids[0][1], [store.sop_uids[0][0], store.sop_uids[0][2]]
+    before = documents_of(store.boto, store.datastore_id, store.image_set_ids)
+    asker = Asker("accept")
+    server = server_for(fresh_service, allow_write=True, write_rate_per_second=20, state_key=KEY)
+    async with Client(server, mode=mode, elicitation_callback=asker) as client:
+        planned = await call(
+            client, "change_image_sets", {"patient_id": "PAT-ALICE-001", "remove_instances": [removed]}
+        )
+        applied = ok(await call(client, "change_image_sets", {"plan": ok(planned)["plan"]}))
+    plan = ok(planned)
+    assert plan["counts"] == {"planned": 1}
+    (row,) = plan["image_sets"]
+    assert row["image_set_id"] == holder and row["version"] == 1
+    assert row["changes"] == [{"keyword": "instance", "value": {"before": removed, "after": None}}]
+    assert "remove 1 instance(s) in 1 image set" in text_of(planned)
+    (question,) = asker.questions
+    assert question.startswith(f"Apply plan {plan['plan_id']}: remove 1 instance(s) in 1 image set")
+    assert applied["state"] == "complete" and applied["counts"] == {"done": 1}
+    assert [(r["image_set_id"], r["new_version"]) for r in applied["image_sets"]] == [(holder, "2")]
+    assert store.state(holder)["versionId"] == "2" and store.state(other)["versionId"] == "1"
+    after = documents_of(store.boto, store.datastore_id, store.image_set_ids)
+    (series,) = after[holder]["Study"]["Series"].values()
+    assert sorted(series["Instances"]) == sorted(kept)
+    (series_before,) = before[holder]["Study"]["Series"].values()
+    del series_before["Instances"][removed]
+    assert after[holder] == before[holder]  # only that instance is gone
+    assert after[other] == before[other]

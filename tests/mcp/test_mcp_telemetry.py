@@ -59,8 +59,8 @@ def metrics() -> InMemoryMetricReader:
     return InMemoryMetricReader()
 
 
-def server_with(service: LocalService, reader: InMemoryMetricReader, tmp_path: Path) -> Any:
-    settings = settings_for(service.endpoint, tmp_path / "out")
+def server_with(service: LocalService, reader: InMemoryMetricReader, tmp_path: Path, **overrides: Any) -> Any:
+    settings = settings_for(service.endpoint, tmp_path / "out", **overrides)
     return build_server(settings, Runtime(settings, telemetry=Telemetry(MeterProvider(metric_readers=[reader]))))
 
 
@@ -94,14 +94,29 @@ async def test_spans_and_metrics_of_a_session_without_patient_data(
 ) -> None:
     spans.clear()
     ct = sample_facts.ct_image_set_id
-    async with Client(server_with(sample_service, metrics, tmp_path)) as client:
+    study_uid = next(
+        s["DICOMTags"]["DICOMStudyInstanceUID"]
+        for s in sample_facts.summaries
+        if s["DICOMTags"].get("DICOMStudyDescription") == "MR BRAIN WO CONTRAST"
+    )
+    rename = {"patient_id": "PAT-ALICE-001", "set_attributes": {"PatientName": "DEMO^ALICE^CORRECTED"}}
+    # Write mode for change_image_sets: its plan is made and refused (a wrong confirmation), never applied.
+    async with Client(server_with(sample_service, metrics, tmp_path, allow_write=True)) as client:
         await client.call_tool("search_image_sets", {"patient_id": "PAT-ALICE-001", "max_results": 50})
         await client.call_tool("get_image_frame", {"image_set_id": ct, "max_size": 64})
+        await client.call_tool("get_overview", {"patient_id": "PAT-ALICE-001"})
+        await client.call_tool("export_dicom", {"study_instance_uid": study_uid})
+        planned = await client.call_tool("change_image_sets", rename)
+        assert planned.structured_content is not None and "DEMO^ALICE" in str(planned.content)
+        refusal = {"plan": planned.structured_content["plan"], "confirm": "plan-0000000000"}
+        assert (await client.call_tool("change_image_sets", refusal)).structured_content["state"] == "not_applied"
         await client.call_tool("get_image_set", {"image_set_id": UNKNOWN_ID})
         await client.call_tool("get_image_set", {"image_set_id": "DEMO^ALICE"})  # refused before any AWS call
 
     finished = spans.get_finished_spans()
-    by_name = {span.name: span for span in finished}
+    by_name: dict[str, ReadableSpan] = {}
+    for span in finished:
+        by_name.setdefault(span.name, span)  # the first of each: SearchImageSets of search_image_sets
     search, frame = by_name["tools/call search_image_sets"], by_name["tools/call get_image_frame"]
     assert search.attributes and search.attributes["gen_ai.tool.name"] == "search_image_sets"
     aws = by_name["Medical Imaging.SearchImageSets"]
@@ -118,7 +133,13 @@ async def test_spans_and_metrics_of_a_session_without_patient_data(
         for attributes, count in found[names.TOOL_DURATION]
         if "error.type" not in attributes
     }
-    assert tools == {"search_image_sets": 1, "get_image_frame": 1}
+    assert tools == {
+        "search_image_sets": 1,
+        "get_image_frame": 1,
+        "get_overview": 1,
+        "export_dicom": 1,
+        "change_image_sets": 2,
+    }
     errors = {(a["gen_ai.tool.name"], a["error.type"]): n for a, n in found[names.TOOL_ERRORS]}
     assert errors == {("get_image_set", "not_found"): 1, ("get_image_set", "validation_error"): 1}
     operations = {attributes["rpc.method"] for attributes, _ in found[names.AWS_DURATION]}

@@ -55,13 +55,13 @@ SERIES = 5  # one-slice series in two studies, plus one non-primary image set: 6
 
 
 class PatientArchive:
-    """The archive patient's image sets in a service whose writes take time."""
+    """The archive patient's image sets (`series` in two studies, plus one non-primary) in a local service."""
 
-    def __init__(self, service: LocalService) -> None:
+    def __init__(self, service: LocalService, series: int = SERIES) -> None:
         self.service = service
         self.boto = service.client()
         self.datastore_id: str = self.boto.create_datastore(datastoreName="plans")["datastoreId"]
-        datasets = list(patient_archive(SERIES, n_studies=2))
+        datasets = list(patient_archive(series, n_studies=2))
         self.series_uids = [str(ds.SeriesInstanceUID) for ds in datasets]
         files = [(f"{i}.dcm", partial(part10, ds)) for i, ds in enumerate(datasets)]
         service.backend.import_files(self.datastore_id, files)

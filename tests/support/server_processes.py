@@ -11,12 +11,10 @@ from pathlib import Path
 
 
 def child_env(**extra: str) -> dict[str, str]:
-    """What the subprocess needs: PATH/HOME, PYTHONPATH (the code under test) and the test's AWS settings."""
-    keep = {
-        k: v
-        for k, v in os.environ.items()
-        if k.startswith("AWS_") or k in ("PATH", "HOME", "TMPDIR", "LANG", "PYTHONPATH")
-    }
+    """What the subprocess needs: PATH/HOME, PYTHONPATH (the code under test, not another installed copy) and the
+    test's AWS settings (stdio clients pass nothing else)."""
+    names = ("PATH", "HOME", "TMPDIR", "LANG", "PYTHONPATH")
+    keep = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k in names}
     return {**keep, **extra}
 
 

@@ -28,6 +28,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.types import ToolAnnotations
 from pydantic import AnyHttpUrl
 
+from ..errors import ErrorType, HealthImagingError
 from ..settings import url_problem
 
 if TYPE_CHECKING:
@@ -49,11 +50,12 @@ class Capability(str, Enum):
     DELETE = "delete"
 
 
-def required_capability(annotations: ToolAnnotations | None) -> Capability:
-    """What a tool needs: read-only tools read, destructive ones delete, the others write."""
+def required_capability(annotations: ToolAnnotations | None, *, gated: bool = False) -> Capability:
+    """What a tool needs: read-only tools read, destructive ones delete, the others write. A `gated` destructive
+    tool needs write: it refuses its destructive forms itself to callers without delete (`calls.require`)."""
     if annotations is None or annotations.read_only_hint:
         return Capability.READ
-    return Capability.DELETE if annotations.destructive_hint else Capability.WRITE
+    return Capability.DELETE if annotations.destructive_hint and not gated else Capability.WRITE
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,19 @@ def current_caller(scopes: Mapping[Capability, str]) -> Caller:
         return LOCAL
     granted = frozenset(capability for capability, scope in scopes.items() if scope in token.scopes)
     return Caller(token.subject, token.client_id, granted)
+
+
+def missing_scope(
+    scope: str,
+    what: str,
+    next_step: str = "Use the tools listed for you, or ask an administrator for a token with that scope.",
+) -> HealthImagingError:
+    """access_denied: the caller's token does not carry `scope`, which `what` (a tool, or a use of one) needs."""
+    return HealthImagingError(
+        ErrorType.ACCESS_DENIED,
+        f"Your access token does not carry the scope {scope!r} that {what} needs.",
+        next_step=next_step,
+    )
 
 
 def _fetch_json(url: str, timeout: float) -> dict[str, Any]:

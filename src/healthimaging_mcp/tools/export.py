@@ -12,6 +12,8 @@ from mcp.server.mcpserver import Context
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
+from ..deploy.auth import Capability, scope_names
+from ..deploy.calls import require, touched
 from ..dicom.deidentify import Deidentifier
 from ..errors import invalid
 from ..files import output_path
@@ -96,6 +98,12 @@ def _destination(rt: Runtime, destination: str | None) -> Destination:
                 "Exporting to S3 writes outside the output folder, which needs a server started with --allow-write.",
                 "Export to a folder in the output folder instead, or ask for a server with --allow-write.",
             )
+        require(
+            Capability.WRITE,
+            scope_names(rt.settings),
+            "exporting to S3",
+            "Export to a folder in the output folder instead, or ask an administrator for a token with that scope.",
+        )
         return s3_destination(rt.clients, destination)
     folder = destination or datetime.now(timezone.utc).strftime("dicom-export-%Y%m%dT%H%M%SZ")
     output_path(rt.settings.output_dir, f"{folder}/check", ".dcm")  # refuses a bad folder before any work
@@ -153,6 +161,7 @@ async def export_dicom(
     deidentifier = Deidentifier(date_shift_days) if deidentify else None
     target = _destination(rt, destination)
     items = await anyio.to_thread.run_sync(_items, rt, datastore_id, image_set_id, study_instance_uid, sop_instance_uid)
+    touched(datastore_id, {item.image_set_id for item in items})
 
     def report(done: int, total: int) -> None:
         anyio.from_thread.run(ctx.report_progress, done, total, f"{done} of {total} instances exported")

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from ..deploy.calls import touched
 from ..runtime import Runtime
 from ..workflows.inventory import Scope, fetch_documents, find_image_sets, require_some
 from ..workflows.overview import (
@@ -67,6 +68,7 @@ def get_overview(
     if scope.kind == "datastore":
         return Overview(datastore_id=datastore_id, totals=totals_by_modality(summaries))
     require_some(summaries, scope, datastore_id)
+    touched(datastore_id, (summary["imageSetId"] for summary in summaries))  # beyond the series listed
     documents = fetch_documents(rt.documents, datastore_id, summaries)
     studies = studies_of(rt.aws, datastore_id, summaries, documents)
     instances = {image_set_id: document.instance_count for image_set_id, document in documents.items()}

@@ -18,6 +18,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
+from ..deploy.auth import Capability, scope_names
+from ..deploy.calls import require, touched
 from ..errors import invalid
 from ..files import output_path, write_file
 from ..runtime import Runtime
@@ -107,11 +109,23 @@ def _change_words(rt: Runtime, change: Change) -> str:
     return Change(values, change.remove_series, change.remove_instances, change.deidentify).words()
 
 
+def _require_delete(rt: Runtime, erase: bool, change: Change) -> None:
+    """Erasing and removing data need the delete capability; corrections and undo need only write."""
+    if erase or change.removes:
+        require(
+            Capability.DELETE,
+            scope_names(rt.settings),
+            "a plan that erases image sets, removes series or instances, or de-identifies in place",
+            "Plan a correction (set_attributes) instead, or ask an administrator for a token with that scope.",
+        )
+
+
 def _describe(rt: Runtime, args: dict[str, Any]) -> str | None:
     handle = args["plan"]
     if handle is None:
         return None  # planning changes nothing
     plan = Plan.open(rt.plan_key, handle, args["datastore_id"] or rt.settings.datastore_id)
+    _require_delete(rt, plan.kind == "erase", plan.change)  # before the user is asked
     statuses = PlanRunner(rt, plan).statuses()
     todo = sum(1 for s in statuses if s.status in ("pending", "busy"))
     if todo == 0 or any(s.status == "changed" for s in statuses):
@@ -170,7 +184,7 @@ def _plan(
         plan_id=handle_id(handle),
         state="planned",
         counts={"planned": len(rows)},
-        image_sets=rows[:ROWS_LISTED],
+        image_sets=_listed(plan.datastore_id, rows),
         message=(
             f"Plan {handle_id(handle)} (nothing changed yet): {what}. Show it to the user; to apply, call "
             "change_image_sets with plan (the user is asked to confirm)."
@@ -178,8 +192,14 @@ def _plan(
     )
 
 
-def _rows(statuses: list[ItemStatus]) -> list[PlanRow]:
-    return [
+def _listed(datastore_id: str, rows: list[PlanRow]) -> list[PlanRow]:
+    """The rows an answer lists (the first ROWS_LISTED); the call's audit record names every image set."""
+    touched(datastore_id, (row.image_set_id for row in rows))
+    return rows[:ROWS_LISTED]
+
+
+def _rows(plan: Plan, statuses: list[ItemStatus]) -> list[PlanRow]:
+    rows = [
         PlanRow(
             image_set_id=s.image_set_id,
             version=s.planned_version,
@@ -187,8 +207,9 @@ def _rows(statuses: list[ItemStatus]) -> list[PlanRow]:
             new_version=s.version,
             message=s.message,
         )
-        for s in statuses[:ROWS_LISTED]
+        for s in statuses
     ]
+    return _listed(plan.datastore_id, rows)
 
 
 def _finished(
@@ -219,12 +240,12 @@ def _finished(
         plan_id=handle_id(handle),
         state=state,
         counts=tally,
-        image_sets=_rows(statuses),
+        image_sets=_rows(plan, statuses),
         message=" ".join(parts),
     )
 
 
-@toolset.tool(DESTRUCTIVE)
+@toolset.tool(DESTRUCTIVE, gated=True)
 async def change_image_sets(
     rt: Runtime,
     ctx: Context,
@@ -256,6 +277,7 @@ async def change_image_sets(
             tuple(remove_instances or ()),
             bool(deidentify),
         )
+        _require_delete(rt, bool(erase), change)
         resolved = rt.resolve_datastore(datastore_id) if undo is None else datastore_id
         return await anyio.to_thread.run_sync(
             _plan, rt, resolved, scope, change, bool(erase), undo, max_image_sets or DEFAULT_MAX_IMAGE_SETS
@@ -285,7 +307,7 @@ async def change_image_sets(
             plan_id=handle_id(plan),
             state="not_applied",
             counts=counts(statuses),
-            image_sets=_rows(statuses),
+            image_sets=_rows(opened, statuses),
             message=decision.refusal(handle_id(plan)),
         )
 

@@ -62,6 +62,7 @@ class ToolSpec:
     annotations: ToolAnnotations
     writes: bool
     meta: dict[str, Any] | None = None  # the tool's `_meta` (e.g. the MCP Apps view it opens)
+    gated: bool = False  # destructive only in some forms, which it refuses itself without the delete capability
 
 
 class Toolset:
@@ -70,13 +71,20 @@ class Toolset:
     def __init__(self) -> None:
         self.specs: list[ToolSpec] = []
 
-    def tool(self, annotations: ToolAnnotations, *, meta: dict[str, Any] | None = None) -> Callable[[ToolFn], ToolFn]:
+    def tool(
+        self, annotations: ToolAnnotations, *, meta: dict[str, Any] | None = None, gated: bool = False
+    ) -> Callable[[ToolFn], ToolFn]:
         def decorate(fn: ToolFn) -> ToolFn:
             writes = not annotations.read_only_hint
-            self.specs.append(ToolSpec(fn, annotations, writes, meta))
+            self.specs.append(ToolSpec(fn, annotations, writes, meta, gated))
             return fn
 
         return decorate
+
+
+def gated_tools(toolsets: list[Toolset]) -> set[str]:
+    """The destructive tools that refuse their destructive forms themselves (see `ToolSpec.gated`)."""
+    return {spec.fn.__name__ for toolset in toolsets for spec in toolset.specs if spec.gated}
 
 
 class StrictArguments(ArgModelBase):

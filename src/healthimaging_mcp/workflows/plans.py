@@ -45,6 +45,11 @@ class Change:
     remove_instances: Sequence[str] = ()
     deidentify: bool = False
 
+    @property
+    def removes(self) -> bool:
+        """Whether it removes data from the image sets (series, instances, or attributes de-identification drops)."""
+        return bool(self.remove_series or self.remove_instances or self.deidentify)
+
     def words(self) -> str:
         parts = []
         if self.set_attributes:
