@@ -27,7 +27,7 @@ from mcp.client.streamable_http import streamable_http_client
 from healthimaging_mcp.deploy.auth import JwtVerifier, SigningKeys
 from healthimaging_mcp.local.service import LocalService
 from healthimaging_mcp.settings import Settings
-from tests.support.local_kit import UNKNOWN_ID
+from tests.support.local_kit import UNKNOWN_ID, read_metadata
 from tests.support.mcp_stores import PATIENT, PatientArchive
 from tests.support.mcp_testkit import MODES, READ_TOOLS, WRITE_TOOLS, call, error_of, ok
 from tests.support.oauth_issuer import DELETE, READ, WRITE, Issuer, b64url, new_key, serve_issuer
@@ -215,7 +215,8 @@ async def test_scopes_decide_which_tools_a_caller_sees(auth_server: AuthServer, 
     assert listed["reader"] == READ_TOOLS
     assert listed["admin"] == READ_TOOLS | WRITE_TOOLS
     assert {"delete_image_set", "delete_datastore"} <= destructive
-    assert listed["writer"] == listed["admin"] - destructive | {"change_image_sets"}  # it refuses erasure itself
+    gated = {"change_image_sets", "update_image_set_metadata"}  # they refuse their removals themselves
+    assert listed["writer"] == listed["admin"] - destructive | gated
     assert {"copy_image_set", "change_image_sets"} <= listed["writer"]
 
 
@@ -384,3 +385,39 @@ async def test_a_remembered_token_is_refused_once_it_expires(issuer: Issuer) -> 
     assert await check.verify_token(token) is not None  # remembered
     await anyio.sleep(max(0.0, int(time.time()) + 2 - time.time()) + 0.05)
     assert await check.verify_token(token) is None
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_the_write_scope_updates_an_image_set_and_only_the_delete_scope_removes_from_it(
+    fresh_service: LocalService, tmp_path: Path, mode: str
+) -> None:
+    archive = PatientArchive(fresh_service)
+    image_set_id, version = next(iter(archive.versions().items()))
+    base = {"datastore_id": archive.datastore_id, "image_set_id": image_set_id, "latest_version_id": version}
+    (series_uid,) = read_metadata(archive.boto, archive.datastore_id, image_set_id)["Study"]["Series"]
+    removals: dict[str, dict[str, Any]] = {
+        "remove series": {**base, "remove_series": [series_uid]},
+        "remove study-wide": {
+            **base,
+            "remove_attributes": {"study": ["StudyDescription"]},
+            "include_study_image_sets": True,
+        },
+    }
+    with auth_server_on(fresh_service, tmp_path) as server:
+        token = server.issuer.token(scope=f"{READ} {WRITE}", sub="writer")
+        async with session(server, token, mode) as client:
+            listed = {t.name for t in (await client.list_tools()).tools}
+            refused = {name: await call(client, "update_image_set_metadata", args) for name, args in removals.items()}
+            unchanged = archive.versions()[image_set_id]
+            corrected = await call(
+                client,
+                "update_image_set_metadata",
+                {**base, "set_attributes": {"patient": {"PatientName": "ARCHIVE^FIXED"}}},
+            )
+    assert "update_image_set_metadata" in listed
+    for name, answer in refused.items():
+        error = error_of(answer)
+        assert error["type"] == "access_denied" and DELETE in error["message"], (name, error)
+    assert unchanged == version
+    assert not corrected.is_error and archive.versions()[image_set_id] != version
+    assert archive.patient_name(image_set_id) == "ARCHIVE^FIXED"

@@ -15,6 +15,8 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
 from ..aws.waiting import settled_state
+from ..deploy.auth import Capability, scope_names
+from ..deploy.calls import require
 from ..dicom.document import ImageSetDocument
 from ..errors import HealthImagingError, invalid
 from ..runtime import Runtime
@@ -113,6 +115,12 @@ def _describe_update(rt: Runtime, args: dict[str, Any]) -> str | None:
     study_wide = bool(args["include_study_image_sets"]) and removal.removes_anything
     if not (removal.removes_data or study_wide):
         return None
+    require(  # before the user is asked
+        Capability.DELETE,
+        scope_names(rt.settings),
+        "an update that removes series or instances, or removes attributes study-wide",
+        "Set or remove attributes of this image set only, or ask an administrator for a token with that scope.",
+    )
     also = ""
     if study_wide and removal.shared_attributes:
         partners = study_partners(rt, datastore_id, document, image_set_id)
@@ -127,7 +135,7 @@ def _describe_update(rt: Runtime, args: dict[str, Any]) -> str | None:
     )
 
 
-@toolset.tool(UPDATE)
+@toolset.tool(UPDATE, gated=True)
 def update_image_set_metadata(
     rt: Runtime,
     image_set_id: ImageSetIdArg,
