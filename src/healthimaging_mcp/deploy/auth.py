@@ -21,7 +21,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import jwt
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -32,6 +31,8 @@ from ..errors import ErrorType, HealthImagingError
 from ..settings import url_problem
 
 if TYPE_CHECKING:
+    import jwt
+
     from ..settings import Settings
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,8 @@ class SigningKeys:
         return age > self.lifespan or (kid not in self._keys and age > self.cooldown)
 
     def _refresh(self) -> None:
+        import jwt  # PyJWT is imported when auth is used, not at every start
+
         self._fetched_at = time.monotonic()
         try:
             url = self.jwks_url or self._discover()
@@ -208,6 +211,8 @@ class JwtVerifier:
             self._verified.popitem(last=False)
 
     async def _verify(self, token: str) -> AccessToken | None:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydicom.datadict import keyword_for_tag
-
 __all__ = [
-    "PATIENT_KEYWORDS",
     "PATIENT_TAGS",
-    "SERIES_KEYWORDS",
     "SERIES_TAGS",
-    "STUDY_KEYWORDS",
     "STUDY_TAGS",
     "Level",
     "level_of",
@@ -83,10 +78,6 @@ STUDY_TAGS: frozenset[int] = frozenset(_GENERAL_STUDY + _PATIENT_STUDY + _CLINIC
 SERIES_TAGS: frozenset[int] = frozenset(
     _GENERAL_SERIES + _CLINICAL_TRIAL_SERIES + _GENERAL_EQUIPMENT + _FRAME_OF_REFERENCE
 )
-
-PATIENT_KEYWORDS: frozenset[str] = frozenset(keyword_for_tag(tag) for tag in PATIENT_TAGS)
-STUDY_KEYWORDS: frozenset[str] = frozenset(keyword_for_tag(tag) for tag in STUDY_TAGS)
-SERIES_KEYWORDS: frozenset[str] = frozenset(keyword_for_tag(tag) for tag in SERIES_TAGS)
 
 
 def level_of(tag: int) -> Level:
