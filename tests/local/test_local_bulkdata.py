@@ -18,17 +18,18 @@ from pydicom.dataset import Dataset
 from healthimaging_mcp.local.service import LocalService
 from tests.support.dicomweb import dicomweb_client, dicomweb_get
 from tests.support.local_kit import SPEC, Store, updates
-from tests.support.local_testdata import series
+from tests.support.local_testdata import SeriesSpec, series
 from tests.support.raw_http import RawResponse
 
 LARGE = bytes(range(256)) * (2 * 1024 * 1024 // 256)  # 2 MiB private OB: kept outside the metadata
 SMALL = bytes(range(255, -1, -1)) * 400  # 100 KiB private OB: inline, as on HealthImaging
 LARGE_KEY, SMALL_KEY = "00191010", "00191011"
+OTHER_PATIENT = SeriesSpec(patient_id="PAT-OTHER")  # the same series and SOP UIDs, another patient
 
 
-def with_private_values(ds: Dataset) -> Dataset:
+def with_private_values(ds: Dataset, large: bytes = LARGE) -> Dataset:
     block = ds.private_block(0x0019, "HIMCP BULK", create=True)
-    block.add_new(0x10, "OB", LARGE)
+    block.add_new(0x10, "OB", large)
     block.add_new(0x11, "OB", SMALL)
     return ds
 
@@ -153,3 +154,24 @@ def test_stow_keeps_large_values_too(tmp_path: Any) -> None:
         client = dicomweb_client(service, store.datastore_id)
         client.store_instances([with_private_values(ds) for ds in series(SPEC, 1)])
         assert served_large_value(store, 1) == LARGE
+
+
+def test_a_copy_into_an_image_set_replaces_the_large_values_of_the_instances_it_copies(tmp_path: Any) -> None:
+    other = LARGE[::-1]
+    with LocalService(tmp_path) as service:
+        store = Store(service)
+        (primary,) = store.load([with_private_values(ds) for ds in series(SPEC, 1)]).image_sets
+        (conflicting,) = store.load([with_private_values(ds, other) for ds in series(OTHER_PATIENT, 1)]).image_sets
+        assert not conflicting.is_primary
+        store.client.copy_image_set(
+            datastoreId=store.datastore_id,
+            sourceImageSetId=conflicting.image_set_id,
+            copyImageSetInformation={
+                "sourceImageSet": {"latestVersionId": "1"},
+                "destinationImageSet": {"imageSetId": primary.image_set_id, "latestVersionId": "1"},
+            },
+            force=True,
+        )
+        assert store.image_set(primary.image_set_id)["imageSetWorkflowStatus"] == "COPIED"
+        assert served_large_value(store, 1) == other
+        assert hashlib.sha256(LARGE).hexdigest() not in stored_blobs(store)  # nothing refers to it any more
