@@ -130,11 +130,13 @@ def test_pixel_data_and_padding_are_left_out(ct: NormalizedInstance, read_sample
     assert "PixelData" not in json.dumps(overlay.instance["IconImageSequence"])
 
 
-def test_large_binary_values_are_omitted_and_reported(read_sample: Reader) -> None:
-    small = normalize_instance(read_sample("CT_small.dcm"), max_inline_bytes=1000)
+def test_large_binary_values_are_kept_apart_with_their_path(read_sample: Reader) -> None:
+    ds = read_sample("CT_small.dcm")
+    small = normalize_instance(ds, max_inline_bytes=1000)
     assert "00431029" not in small.instance  # 2068-byte OB histogram
-    assert small.omitted == ["00431029"]
+    assert [(value.path, value.data) for value in small.bulk] == [("00431029", ds[0x00431029].value)]
     assert "00431028" in small.instance
+    assert normalize_instance(ds).bulk == []
 
 
 def test_text_is_decoded_with_the_specific_character_set(read_sample: Reader) -> None:

@@ -3,6 +3,7 @@ negotiation and bulk data, through `dicomweb-client`, plus raw HTTP for 406 and 
 
 from __future__ import annotations
 
+import base64
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ BASIC_TEXT_SR = UID("1.2.840.10008.5.1.4.1.1.88.11")
 
 CT = SeriesSpec(key="wado-ct")
 CONFLICT = SeriesSpec(key="wado-ct", patient_id="PAT-OTHER")  # same series, another patient: non-primary
-BULK_SIZE = 100_000  # above the 64 KiB inline limit
-BULK_VALUE = bytes(range(256)) * (BULK_SIZE // 256)
+BULK_VALUE = bytes(range(256)) * (2 * 1024 * 1024 // 256)  # 2 MiB: over the 1 MiB inline limit
+NESTED_BULK_VALUE = bytes(range(255, -1, -1)) * (1024 * 1024 // 256) + b"!!"  # 1 MiB + 2 bytes, in a sequence item
+MEDIUM_VALUE = bytes(range(256)) * 400  # 100 KiB: inline, as HealthImaging answers it
 SMALL_VALUE = b"SMALLVAL"
 
 
@@ -43,6 +45,10 @@ def with_private_values(ds: Dataset) -> Dataset:
     block = ds.private_block(0x0019, "HIMCP TEST", create=True)
     block.add_new(0x10, "OB", BULK_VALUE)
     block.add_new(0x11, "OB", SMALL_VALUE)
+    block.add_new(0x12, "OB", MEDIUM_VALUE)
+    item = Dataset()
+    item.private_block(0x0029, "HIMCP TEST", create=True).add_new(0x01, "OB", NESTED_BULK_VALUE)
+    block.add_new(0x13, "SQ", [Dataset(), item])
     return ds
 
 
@@ -144,6 +150,7 @@ def test_large_binary_values_are_bulk_data_uris_that_retrieve_the_bytes(client: 
     metadata = client.retrieve_instance_metadata(CT.study_uid, CT.series_uid, CT.sop_uid(2))
     assert metadata["00190010"] == {"vr": "LO", "Value": ["HIMCP TEST"]}
     assert metadata["00191011"] == {"vr": "OB", "InlineBinary": "U01BTExWQUw="}
+    assert metadata["00191012"] == {"vr": "OB", "InlineBinary": base64.b64encode(MEDIUM_VALUE).decode()}
     uri = metadata["00191010"]["BulkDataURI"]
     assert "InlineBinary" not in metadata["00191010"]
     assert uri.endswith(path_of(wado.originals[CT.sop_uid(2)], "/bulkdata/00191010"))
@@ -152,6 +159,15 @@ def test_large_binary_values_are_bulk_data_uris_that_retrieve_the_bytes(client: 
     assert single.headers["content-type"] == "application/octet-stream" and single.body == BULK_VALUE
     missing = get(wado, path_of(wado.originals[CT.sop_uid(2)], "/bulkdata/00191099"))
     assert missing.status == 404
+
+
+def test_large_values_in_sequence_items_are_bulk_data_too(client: DICOMwebClient, wado: Wado) -> None:
+    (metadata,) = client.retrieve_series_metadata(CT.study_uid, CT.series_uid)[:1]
+    items = metadata["00191013"]["Value"]
+    assert items[0] == {}
+    uri = items[1]["00291001"]["BulkDataURI"]
+    assert uri.endswith(path_of(wado.originals[CT.sop_uid(1)], "/bulkdata/00191013/2/00291001"))
+    assert client.retrieve_bulkdata(uri) == [NESTED_BULK_VALUE]
 
 
 def test_metadata_is_dicom_json_only(wado: Wado) -> None:

@@ -9,8 +9,10 @@ not the instance.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -19,6 +21,7 @@ from healthimaging_mcp.dicom.keys import is_hex_key, tag_of, vr_of
 __all__ = [
     "BINARY_VRS",
     "BulkDataLocator",
+    "StoredBulkData",
     "attribute_vr",
     "dicom_json",
     "tag_key",
@@ -34,6 +37,15 @@ BulkDataLocator = Callable[[str, int], str | None]
 
 The path is the attribute's 8-hex tag, prefixed by ``<sequence tag>/<item number>/`` for each enclosing
 sequence item (item numbers from 1)."""
+
+
+@dataclass(frozen=True)
+class StoredBulkData:
+    """A binary value kept outside the metadata (HealthImaging's large values) in place of its base64 text:
+    its length, and how to read it when the bytes are needed (an inline answer, a Part 10 file)."""
+
+    length: int
+    read: Callable[[], bytes]
 
 
 @cache
@@ -52,7 +64,9 @@ def attribute_vr(key: str, value: Any, vrs: Mapping[str, str]) -> str:
     if " or " not in vr:
         return vr
     choices = vr.split(" or ")
-    binary = isinstance(value, str) or (isinstance(value, list) and any(isinstance(v, str) for v in value))
+    binary = isinstance(value, (str, StoredBulkData)) or (
+        isinstance(value, list) and any(isinstance(v, str) for v in value)
+    )
     if binary:
         return "OW" if "OW" in choices else "OB"
     numbers = [v for v in (value if isinstance(value, list) else [value]) if isinstance(v, (int, float))]
@@ -111,6 +125,13 @@ def _element(vr: str, value: Any, vrs: Mapping[str, str], path: str, bulk_data: 
             for number, item in enumerate(items, start=1)
             if isinstance(item, Mapping)
         ]
+        return element
+    if isinstance(value, StoredBulkData):
+        uri = bulk_data(path, value.length) if bulk_data is not None else None
+        if uri is not None:
+            element["BulkDataURI"] = uri
+        else:
+            element["InlineBinary"] = base64.b64encode(value.read()).decode("ascii")
         return element
     if vr in BINARY_VRS and isinstance(value, (str, list)):
         encoded = "".join(value) if isinstance(value, list) else value

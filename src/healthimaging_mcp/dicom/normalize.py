@@ -2,7 +2,8 @@
 
 Typing follows captured HealthImaging documents: binary numbers are JSON numbers, DS/IS stay strings with
 their original padding, attributes whose dictionary VM allows several values are arrays, empty elements are
-``null``, sequences are arrays of objects, small binary values are base64, and keys are DICOM keywords (or
+``null``, sequences are arrays of objects, binary values up to 1 MiB are base64 (larger ones are
+returned apart, as `BulkValue`s: HealthImaging keeps them outside the metadata), and keys are DICOM keywords (or
 8 hex digits with the VR recorded in ``DICOMVRs`` for private and unknown tags).
 """
 
@@ -23,18 +24,31 @@ from healthimaging_mcp.dicom.keys import dictionary_entry, is_hex_key, is_privat
 from healthimaging_mcp.dicom.levels import level_of
 from healthimaging_mcp.dicom.values import as_text, get_value
 
-__all__ = ["DEFAULT_MAX_INLINE_BYTES", "NormalizationError", "NormalizedInstance", "normalize_instance"]
+__all__ = ["DEFAULT_MAX_INLINE_BYTES", "BulkValue", "NormalizationError", "NormalizedInstance", "normalize_instance"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_INLINE_BYTES = 1024 * 1024
-"""Binary values larger than this are left out of the metadata (HealthImaging serves them as bulk data)."""
+"""Binary values larger than this (bytes) are kept outside the metadata, as HealthImaging keeps them, and DICOMweb
+answers them as a BulkDataURI; smaller ones stay inline (base64) everywhere."""
 
 _PIXEL_DATA_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _TRAILING_PADDING = 0xFFFCFFFC
 _FILE_META_GROUP_LENGTH = 0x00020000
 _BINARY_NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "SV", "UV", "US or SS"})
 _NUMERIC_STRING_VRS = frozenset({"DS", "IS"})
+
+
+@dataclass(frozen=True)
+class BulkValue:
+    """A binary value too large for the metadata, and where it sits in the instance.
+
+    `path` is the attribute's 8-hex tag, prefixed by ``<sequence tag>/<item number>/`` for each enclosing
+    sequence item (item numbers from 1): the form of a DICOMweb bulk data path.
+    """
+
+    path: str
+    data: bytes
 
 
 class NormalizationError(ValueError):
@@ -53,20 +67,21 @@ class NormalizedInstance:
     study_instance_uid: str
     series_instance_uid: str
     sop_instance_uid: str
-    omitted: list[str] = field(default_factory=list)
-    """Keys of binary values left out because they exceeded the inline size limit."""
+    bulk: list[BulkValue] = field(default_factory=list)
+    """Binary values left out of the metadata because they exceed the inline size limit, in tag order."""
 
 
 @dataclass
 class _Context:
     vrs: dict[str, str]
-    omitted: list[str]
+    bulk: list[BulkValue]
     max_inline_bytes: int
+    prefix: str = ""  # the bulk data path of the sequence item being read
 
 
 def normalize_instance(ds: Dataset, *, max_inline_bytes: int = DEFAULT_MAX_INLINE_BYTES) -> NormalizedInstance:
     """Normalise a Part 10 dataset (with its file meta) into HealthImaging's four metadata levels."""
-    ctx = _Context(vrs={}, omitted=[], max_inline_bytes=max_inline_bytes)
+    ctx = _Context(vrs={}, bulk=[], max_inline_bytes=max_inline_bytes)
     levels: dict[str, dict[str, Any]] = {"Patient": {}, "Study": {}, "Series": {}, "Instance": {}}
     file_meta = getattr(ds, "file_meta", None)
     if file_meta is not None:
@@ -90,12 +105,18 @@ def normalize_instance(ds: Dataset, *, max_inline_bytes: int = DEFAULT_MAX_INLIN
         study_instance_uid=study_uid,
         series_instance_uid=series_uid,
         sop_instance_uid=sop_uid,
-        omitted=ctx.omitted,
+        bulk=ctx.bulk,
     )
 
 
-def _object(ds: Dataset, ctx: _Context) -> dict[str, Any]:
-    return {key: value for _, key, value in _normalize_items(ds, ctx)}
+def _item(ds: Dataset, ctx: _Context, step: str) -> dict[str, Any]:
+    """One sequence item; `step` (``<sequence tag>/<item number>/``) extends the bulk data path inside it."""
+    outer = ctx.prefix
+    ctx.prefix = outer + step
+    try:
+        return {key: value for _, key, value in _normalize_items(ds, ctx)}
+    finally:
+        ctx.prefix = outer
 
 
 def _uid(ds: Dataset | None, keyword: str) -> str | None:
@@ -139,7 +160,7 @@ def _normalize_element(ds: Dataset, tag: BaseTag, ctx: _Context) -> tuple[str, A
         return key, None
     multi = _allows_many(tag_int, elem)
     if vr == "SQ":
-        return key, [_object(item, ctx) for item in elem.value]
+        return key, [_item(item, ctx, f"{tag_int:08X}/{number}/") for number, item in enumerate(elem.value, start=1)]
     if vr in _NUMERIC_STRING_VRS:
         return key, _numeric_strings(raw, elem, multi)
     if vr in _BINARY_NUMBER_VRS and not isinstance(elem.value, (bytes, bytearray)):
@@ -148,7 +169,7 @@ def _normalize_element(ds: Dataset, tag: BaseTag, ctx: _Context) -> tuple[str, A
         return key, _shape([f"{int(v):08X}" for v in _values(elem.value)], multi)
     if isinstance(elem.value, (bytes, bytearray)):
         if len(elem.value) > ctx.max_inline_bytes:
-            ctx.omitted.append(key)
+            ctx.bulk.append(BulkValue(f"{ctx.prefix}{tag_int:08X}", bytes(elem.value)))
             return None
         return key, base64.b64encode(bytes(elem.value)).decode("ascii")
     return key, _text(elem, multi)

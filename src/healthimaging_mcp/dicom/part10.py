@@ -1,7 +1,8 @@
 """Rebuild a DICOM Part 10 file from HealthImaging metadata (one instance's attributes) and its pixel data. Pure.
 
-The metadata keeps every attribute of the imported file except Pixel Data (and binary values over 1 MB);
-values go back with the VRs the dictionary or ``DICOMVRs`` give them, DS/IS as their original strings.
+The metadata keeps every attribute of the imported file except Pixel Data and binary values over 1 MiB (the
+caller puts those back as `StoredBulkData`); values go back with the VRs the dictionary or ``DICOMVRs`` give
+them, DS/IS as their original strings.
 The file meta information is made for the transfer syntax the caller writes (the original file's syntax is
 only a record in the metadata); the original implementation UID and name are kept when the metadata has them.
 """
@@ -21,7 +22,7 @@ from pydicom.filewriter import dcmwrite
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
-from healthimaging_mcp.dicom.dicom_json import BINARY_VRS, attribute_vr, tag_key
+from healthimaging_mcp.dicom.dicom_json import BINARY_VRS, StoredBulkData, attribute_vr, tag_key
 from healthimaging_mcp.dicom.values import as_bytes, as_text
 
 __all__ = ["PixelData", "part10_bytes", "part10_dataset"]
@@ -71,6 +72,8 @@ def _element_value(vr: str, value: Any, vrs: Mapping[str, str]) -> Any:
     if vr == "SQ":
         items = value if isinstance(value, list) else [value]
         return Sequence([part10_dataset(item, vrs) for item in items if isinstance(item, Mapping)])
+    if isinstance(value, StoredBulkData):
+        return value.read()
     if vr in BINARY_VRS:
         return as_bytes(value)
     if vr == "AT":

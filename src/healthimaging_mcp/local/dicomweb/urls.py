@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from ...dicom.dicom_json import BulkDataLocator
-
-BULK_DATA_THRESHOLD = 64 * 1024
-"""Binary values longer than this (bytes) are answered as a BulkDataURI instead of inline base64."""
+from ...dicom.normalize import DEFAULT_MAX_INLINE_BYTES
 
 
 @dataclass(frozen=True)
@@ -46,8 +44,11 @@ class ResourceUrls:
         return f"{base}/bulkdata/{path}{self._suffix()}"
 
     def bulk_data_locator(self, study_uid: str, series_uid: str, sop_uid: str) -> BulkDataLocator:
+        """BulkDataURIs for binary values over 1 MiB (those import keeps outside the metadata); smaller ones
+        stay inline, as HealthImaging answers them."""
+
         def locate(path: str, length: int) -> str | None:
-            return self.bulk_data(study_uid, series_uid, sop_uid, path) if length > BULK_DATA_THRESHOLD else None
+            return self.bulk_data(study_uid, series_uid, sop_uid, path) if length > DEFAULT_MAX_INLINE_BYTES else None
 
         return locate
 

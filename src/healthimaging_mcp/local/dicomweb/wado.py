@@ -1,17 +1,20 @@
 """WADO-RS: series and instance metadata, instances as Part 10, frames, bulk data.
 
 Without ``imageSetId`` a request reads the primary image set of its series (latest version); with it, any image
-set of the datastore (primary or not) that holds the study and series of the path.
+set of the datastore (primary or not) that holds the study and series of the path. Binary values over 1 MiB,
+kept outside the metadata since import, are put back into the instance's attributes as `StoredBulkData`: the
+metadata lists them as BulkDataURIs, the bulk data route and Part 10 instances carry their bytes.
 """
 
 from __future__ import annotations
 
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from ...dicom.dicom_json import dicom_json
+from ...dicom.dicom_json import StoredBulkData, dicom_json
 from ...dicom.document import InstanceView, SeriesView
 from ...dicom.keys import is_hex_key, keyword_or_hex
 from ...dicom.part10 import part10_bytes
@@ -19,7 +22,7 @@ from ...dicom.values import as_bytes, as_text
 from ..errors import NotFoundError, ValidationError
 from ..http.protocol import HttpResponse
 from ..store.db import Database
-from ..store.image_sets import ImageSetStore
+from ..store.image_sets import BulkRecord, ImageSetStore
 from ..store.lookups import image_set_row, version_row
 from . import multipart, negotiation
 from .documents import DocumentCache
@@ -93,18 +96,34 @@ class WadoRetrieve:
 
     def series_metadata(self, ref: SeriesRef, urls: ResourceUrls) -> list[dict[str, Any]]:
         found = self.find_series(ref)
-        return [self._instance_json(found, instance, ref, urls) for instance in found.view.instances]
+        bulk = self.image_sets.bulk_records(found.image_set_id)
+        return [
+            self._instance_json(found, instance, bulk.get(instance.sop_uid, []), ref, urls)
+            for instance in found.view.instances
+        ]
 
     def instance_metadata(self, ref: SeriesRef, sop_uid: str, urls: ResourceUrls) -> list[dict[str, Any]]:
         found = self.find_series(ref)
-        return [self._instance_json(found, found.instance(sop_uid), ref, urls)]
+        instance = found.instance(sop_uid)
+        bulk = self.image_sets.bulk_records(found.image_set_id, [sop_uid])[sop_uid]
+        return [self._instance_json(found, instance, bulk, ref, urls)]
 
-    @staticmethod
     def _instance_json(
-        found: FoundSeries, instance: InstanceView, ref: SeriesRef, urls: ResourceUrls
+        self, found: FoundSeries, instance: InstanceView, bulk: list[BulkRecord], ref: SeriesRef, urls: ResourceUrls
     ) -> dict[str, Any]:
         locator = urls.bulk_data_locator(ref.study_uid, ref.series_uid, instance.sop_uid)
-        return dicom_json(found.attributes(instance), instance.vrs, bulk_data=locator)
+        return dicom_json(self._with_bulk(found.attributes(instance), bulk), instance.vrs, bulk_data=locator)
+
+    def _attributes(self, found: FoundSeries, instance: InstanceView) -> ChainMap[str, Any]:
+        """Every attribute of an instance, its binary values kept outside the metadata included."""
+        bulk = self.image_sets.bulk_records(found.image_set_id, [instance.sop_uid])[instance.sop_uid]
+        return self._with_bulk(found.attributes(instance), bulk)
+
+    def _with_bulk(self, attributes: ChainMap[str, Any], bulk: list[BulkRecord]) -> ChainMap[str, Any]:
+        for record in bulk:
+            value = StoredBulkData(record.length, partial(self.image_sets.blobs.get, record.blob))
+            _put_value(attributes, record.path, value)
+        return attributes
 
     # ------------------------------------------------------------------ instance, frames, bulk data
 
@@ -113,7 +132,7 @@ class WadoRetrieve:
         instance = found.instance(sop_uid)
         stored = instance.stored_transfer_syntax_uid if instance.frames else None
         choice = negotiation.choose_instance(accept, stored, stored is not None and decodable(stored))
-        attributes = found.attributes(instance)
+        attributes = self._attributes(found, instance)
         pixels = None
         if stored is not None:
             frames = self._frame_bytes(found.image_set_id, instance, range(len(instance.frames)))
@@ -146,8 +165,11 @@ class WadoRetrieve:
 
     def bulk_data(self, ref: SeriesRef, sop_uid: str, path: str, accept: str | None) -> HttpResponse:
         found = self.find_series(ref)
-        value = _value_at(found.attributes(found.instance(sop_uid)), path)
-        data = as_bytes(value) if isinstance(value, (str, list)) else None
+        value = _value_at(self._attributes(found, found.instance(sop_uid)), path)
+        if isinstance(value, StoredBulkData):
+            data: bytes | None = value.read()
+        else:
+            data = as_bytes(value) if isinstance(value, (str, list)) else None
         if data is None:
             raise NotFoundError(f"Instance {sop_uid} has no binary value at {path}")
         if not negotiation.choose_bulk_data(accept):
@@ -176,6 +198,25 @@ def _frame_indexes(frame_list: str, count: int) -> list[int]:
     if beyond:
         raise NotFoundError(f"Frame {beyond[0]} does not exist: the instance has {count} frame(s)")
     return [n - 1 for n in numbers]
+
+
+def _put_value(attributes: MutableMapping[str, Any], path: str, value: StoredBulkData) -> None:
+    """Set the value a bulk data path names, copying the sequences and items on the way (the document's own
+    objects are shared and never changed); a path whose item is gone (an update removed it) is skipped."""
+    head, _, rest = path.partition("/")
+    key = keyword_or_hex(int(head, 16))
+    if not rest:
+        attributes[key] = value
+        return
+    number, _, inner = rest.partition("/")
+    items = list(attributes.get(key) or [])
+    index = int(number) - 1
+    if not inner or not 0 <= index < len(items) or not isinstance(items[index], Mapping):
+        return
+    item = dict(items[index])
+    _put_value(item, inner, value)
+    items[index] = item
+    attributes[key] = items
 
 
 def _value_at(attributes: Mapping[str, Any], path: str) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 from ...dicom.key_elements import hierarchy_key_elements, key_element_conflicts
 from ..errors import ServiceError
 from ..store.db import Database, current_time
-from ..store.image_sets import FrameRecord, ImageSetStore
+from ..store.image_sets import BulkByInstance, FrameRecord, ImageSetStore
 from ..store.lookups import datastore_row
 from .ingest import PreparedInstance
 
@@ -72,6 +72,11 @@ def _frames(instances: list[PreparedInstance]) -> list[FrameRecord]:
     return [frame for instance in instances for frame in instance.frames]
 
 
+def _bulk(instances: list[PreparedInstance]) -> BulkByInstance:
+    """Each instance's large binary values (a re-imported instance's replace those it had)."""
+    return {instance.normalized.sop_instance_uid: instance.bulk for instance in instances}
+
+
 class ImageSetAssembler:
     def __init__(self, db: Database, image_sets: ImageSetStore) -> None:
         self.db = db
@@ -112,6 +117,7 @@ class ImageSetAssembler:
     ) -> ImportedImageSet:
         uids = tuple(m.normalized.sop_instance_uid for m in members)
         now = current_time()
+        replaced: list[str] = []  # blobs of the large values re-imported instances had
         with self.db.write() as conn:
             datastore = datastore_row(self.db, datastore_id)
             primary = self.image_sets.primary_for(datastore_id, study_uid, series_uid)
@@ -121,18 +127,23 @@ class ImageSetAssembler:
                 document = _merge_into(
                     self.image_sets.load_document(primary["id"], int(primary["latest_version"])), members
                 )
+                replaced = self.image_sets.bulk_blobs(primary["id"], uids)
                 version = self.image_sets.add_version(
-                    conn, primary, document, _frames(members), workflow_status="IMPORTED", now=now
+                    conn, primary, document, _frames(members), workflow_status="IMPORTED", now=now, bulk=_bulk(members)
                 )
-                return ImportedImageSet(primary["id"], version, True, uids)
-            is_primary = primary is None
-            image_set_id = self.image_sets.insert_image_set(
-                conn,
-                datastore,
-                _new_document(members),
-                _frames(members),
-                is_primary=is_primary,
-                workflow_status="CREATED",
-                now=now,
-            )
-            return ImportedImageSet(image_set_id, 1, is_primary, uids)
+                imported = ImportedImageSet(primary["id"], version, True, uids)
+            else:
+                is_primary = primary is None
+                image_set_id = self.image_sets.insert_image_set(
+                    conn,
+                    datastore,
+                    _new_document(members),
+                    _frames(members),
+                    is_primary=is_primary,
+                    workflow_status="CREATED",
+                    now=now,
+                    bulk=_bulk(members),
+                )
+                imported = ImportedImageSet(image_set_id, 1, is_primary, uids)
+        self.image_sets.purge_unreferenced(replaced)
+        return imported

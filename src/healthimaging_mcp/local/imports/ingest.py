@@ -1,10 +1,11 @@
-"""DICOM Part 10 bytes → one HealthImaging instance: normalised metadata plus stored frames.
+"""DICOM Part 10 bytes → one HealthImaging instance: normalised metadata plus stored frames and large values.
 
 The file is checked first (`file_checks`): whole, required attributes, pixel data present and long enough.
 Then every frame is decoded (a frame that does not decode fails the file) and transcoded to the datastore's
 lossless format (HTJ2K or JPEG 2000), or kept in its original encoding where HealthImaging keeps it; a
 transcoded frame must decode back to the same samples. Checksums (CRC32) and min/max are computed on the
-decoded pixels, so a client can verify what it decodes bit for bit. Nothing is stored before all this passed.
+decoded pixels, so a client can verify what it decodes bit for bit. Binary values over 1 MiB are kept outside
+the metadata, as HealthImaging keeps them, each in a blob of its own. Nothing is stored before all this passed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ...imaging.dataset_pixels import frame_layout, iter_encoded_frames, iter_fr
 from ...imaging.syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, is_video, stored_syntax_for
 from ..store.arns import new_id
 from ..store.blobs import BlobStore
-from ..store.image_sets import FrameRecord
+from ..store.image_sets import BulkRecord, FrameRecord
 from .file_checks import IngestError, check_pixel_data, read_part10
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class PreparedInstance:
     entry: dict[str, Any]  # the object stored under Study.Series.<uid>.Instances.<sop>
     frames: list[FrameRecord]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    bulk: list[BulkRecord] = field(default_factory=list)  # the binary values kept outside the metadata
 
     @property
     def key(self) -> tuple[str, str]:
@@ -52,7 +54,8 @@ class PreparedInstance:
 
 
 def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> PreparedInstance:
-    """Read, check, normalise and transcode one Part 10 file; its frames reach `blobs` only once all checks pass."""
+    """Read, check, normalise and transcode one Part 10 file; its frames and large binary values reach `blobs`
+    only once all checks pass."""
     ds = read_part10(data)
     try:
         normalized = normalize_instance(ds)
@@ -61,8 +64,16 @@ def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> Prep
     entry: dict[str, Any] = {"DICOM": normalized.instance, "DICOMVRs": normalized.vrs}
     prepared = PreparedInstance(normalized, entry, [])
     check_pixel_data(ds)
-    if "PixelData" not in ds:
-        return prepared
+    if "PixelData" in ds:
+        _store_frames(ds, prepared, storage_format, blobs)
+    prepared.bulk = [BulkRecord(value.path, blobs.put(value.data), len(value.data)) for value in normalized.bulk]
+    normalized.bulk = []  # the bytes are in `blobs` now; the prepared instance need not hold them
+    return prepared
+
+
+def _store_frames(ds: Dataset, prepared: PreparedInstance, storage_format: str, blobs: BlobStore) -> None:
+    """Transcode (or keep) every frame, put it in `blobs` and list it in the instance's metadata entry."""
+    entry = prepared.entry
     transfer_syntax = str(ds.file_meta.TransferSyntaxUID)
     frames, stored = _frames_to_store(ds, transfer_syntax, storage_format, prepared.warnings)
     entry["StoredTransferSyntaxUID"] = stored
@@ -73,7 +84,6 @@ def prepare_instance(data: bytes, storage_format: str, blobs: BlobStore) -> Prep
         prepared.frames.append(FrameRecord(frame_id, blobs.put(encoded), stored))
         image_frames.append(_frame_entry(frame_id, encoded, pixels))
     entry["ImageFrames"] = image_frames
-    return prepared
 
 
 def _frames_to_store(

@@ -17,7 +17,7 @@ from ...dicom.patch_rules import PatchError
 from ..errors import ConflictError, QuotaExceededError, ValidationError, model_message
 from ..http.auth import Caller
 from ..store.db import Database, current_time
-from ..store.image_sets import FrameRecord, ImageSetStore
+from ..store.image_sets import BulkByInstance, FrameRecord, ImageSetStore
 from ..store.lookups import datastore_row, image_set_row, version_row
 from ..store.pending import DELETION, PendingWrites
 
@@ -30,6 +30,14 @@ def _frame_ids(document: dict[str, Any]) -> list[str]:
         for series in document.get("Study", {}).get("Series", {}).values()
         for instance in series.get("Instances", {}).values()
         for frame in instance.get("ImageFrames", [])
+    ]
+
+
+def _sop_uids(document: dict[str, Any]) -> list[str]:
+    return [
+        sop_uid
+        for series in document.get("Study", {}).get("Series", {}).values()
+        for sop_uid in series.get("Instances", {})
     ]
 
 
@@ -182,20 +190,26 @@ class WriteOperations:
                 "Select fewer instances with copiableAttributes"
             )
         frames = self.image_sets.frame_records(source["id"], frame_ids)
+        bulk = self.image_sets.bulk_records(source["id"], _sop_uids(subset))
         destination = self._copy_destination(source, info.get("destinationImageSet"), subset, promote)
+        # the destination's own large values of the instances the copy replaces (purged once unreferenced)
+        replaced = [] if destination is None else self.image_sets.bulk_blobs(destination["id"], bulk)
         now = current_time()
         datastore = datastore_row(self.db, p["datastoreId"])
         with self.db.write() as conn:
             if destination is None:
                 destination_id = self.image_sets.insert_image_set(
-                    conn, datastore, subset, frames, is_primary=promote, workflow_status="COPIED", now=now
+                    conn, datastore, subset, frames, is_primary=promote, workflow_status="COPIED", now=now, bulk=bulk
                 )
                 version = 1
             else:
-                version = self._copy_into(conn, destination, subset, frames, force=force, promote=promote, now=now)
+                version = self._copy_into(
+                    conn, destination, subset, frames, bulk, force=force, promote=promote, now=now
+                )
                 destination_id = destination["id"]
             self.pending.hold(conn, destination_id, version, "COPYING")
             self.pending.hold(conn, source["id"], int(source["latest_version"]), "COPYING_WITH_READ_ONLY_ACCESS")
+        self.image_sets.purge_unreferenced(replaced)
         self.pending.settle_due()
         destination_row = image_set_row(self.db, p["datastoreId"], destination_id)
         return {
@@ -212,6 +226,7 @@ class WriteOperations:
         destination: sqlite3.Row,
         subset: dict[str, Any],
         frames: list[FrameRecord],
+        bulk: BulkByInstance,
         *,
         force: bool,
         promote: bool,
@@ -244,6 +259,7 @@ class WriteOperations:
             now=now,
             forced=force,
             is_primary=True if promote else None,
+            bulk=bulk,
         )
 
     def _copy_destination(

@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS frames (
     PRIMARY KEY (image_set_id, frame_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_frames_blob ON frames (blob);
+CREATE TABLE IF NOT EXISTS bulk_data (
+    image_set_id TEXT NOT NULL, sop_uid TEXT NOT NULL, path TEXT NOT NULL, blob TEXT NOT NULL,
+    length INTEGER NOT NULL,
+    PRIMARY KEY (image_set_id, sop_uid, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_bulk_data_blob ON bulk_data (blob);
 CREATE INDEX IF NOT EXISTS ix_versions_blob ON versions (metadata_blob);
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, datastore_id TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,

@@ -1,7 +1,7 @@
-"""Image sets in storage: documents per version, frames, search columns, primary hierarchy.
+"""Image sets in storage: documents per version, frames, large binary values, search columns, primary hierarchy.
 
 Every change is one SQLite transaction that writes the new version row, the image set row and its frame
-rows together; blobs are written (content-addressed) before the transaction, so a crash leaves at most
+and bulk data rows together; blobs are written (content-addressed) before the transaction, so a crash leaves at most
 unreferenced blob files, never a half image set.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,23 @@ class FrameRecord:
     frame_id: str
     blob: str
     stored_syntax: str | None
+
+
+@dataclass(frozen=True)
+class BulkRecord:
+    """A binary value of an instance kept outside the metadata (over 1 MiB, as HealthImaging keeps them).
+
+    `path` is the attribute's DICOMweb bulk data path (8-hex tag, with ``<sequence tag>/<item>/`` steps).
+    """
+
+    path: str
+    blob: str
+    length: int
+
+
+BulkByInstance = Mapping[str, Sequence[BulkRecord]]
+"""The large binary values of instances, by SOP Instance UID. In a write, each instance listed gets exactly
+these (an empty list: none), replacing what it had; instances not listed keep theirs."""
 
 
 def study_date_time(tags: dict[str, Any]) -> str | None:
@@ -122,6 +139,7 @@ class ImageSetStore:
         is_primary: bool,
         workflow_status: str,
         now: float,
+        bulk: BulkByInstance | None = None,
     ) -> str:
         image_set_id = new_id()
         blob, columns = self._store_document(document, datastore["id"], image_set_id)
@@ -146,7 +164,7 @@ class ImageSetStore:
             (image_set_id, blob, workflow_status, now),
         )
         self._notify(conn, ImageSetWrite(datastore["id"], image_set_id, document, blob, is_primary, now))
-        self._add_frames(conn, image_set_id, frames)
+        self._add_rows(conn, image_set_id, frames, bulk)
         return image_set_id
 
     def add_version(
@@ -161,8 +179,13 @@ class ImageSetStore:
         forced: bool = False,
         is_primary: bool | None = None,
         message: str | None = None,
+        bulk: BulkByInstance | None = None,
     ) -> int:
-        """Write `document` as the next version of `image_set` (whose row must be current)."""
+        """Write `document` as the next version of `image_set` (whose row must be current).
+
+        Frames and large binary values belong to the image set, not to a version: a version keeps those of its
+        instances (an update changes no binary value), and `bulk` replaces those of re-imported or copied ones.
+        """
         version = int(image_set["latest_version"]) + 1
         blob, columns = self._store_document(document, image_set["datastore_id"], image_set["id"])
         primary = image_set["is_primary"] if is_primary is None else int(is_primary)
@@ -180,7 +203,7 @@ class ImageSetStore:
         )
         write = ImageSetWrite(image_set["datastore_id"], image_set["id"], document, blob, bool(primary), now)
         self._notify(conn, write)
-        self._add_frames(conn, image_set["id"], frames)
+        self._add_rows(conn, image_set["id"], frames, bulk)
         return version
 
     def _store_document(
@@ -194,12 +217,24 @@ class ImageSetStore:
         for observer in self.observers:
             observer(conn, write)
 
-    def _add_frames(self, conn: sqlite3.Connection, image_set_id: str, frames: Iterable[FrameRecord]) -> None:
-        """The last rows of an image set write; then the fault hook, if a test set one."""
+    def _add_rows(
+        self,
+        conn: sqlite3.Connection,
+        image_set_id: str,
+        frames: Iterable[FrameRecord],
+        bulk: BulkByInstance | None,
+    ) -> None:
+        """The last rows of an image set write (frames, large binary values); then the fault hook, if a test set one."""
         conn.executemany(
             "INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?)",
             [(image_set_id, f.frame_id, f.blob, f.stored_syntax) for f in frames],
         )
+        for sop_uid, records in (bulk or {}).items():
+            conn.execute("DELETE FROM bulk_data WHERE image_set_id = ? AND sop_uid = ?", (image_set_id, sop_uid))
+            conn.executemany(
+                "INSERT INTO bulk_data VALUES (?, ?, ?, ?, ?)",
+                [(image_set_id, sop_uid, r.path, r.blob, r.length) for r in records],
+            )
         if self.write_fault is not None:
             self.write_fault(conn, image_set_id)
 
@@ -212,6 +247,21 @@ class ImageSetStore:
             if wanted is None or r["frame_id"] in wanted
         ]
 
+    def bulk_records(self, image_set_id: str, sop_uids: Iterable[str] | None = None) -> dict[str, list[BulkRecord]]:
+        """The large binary values of the image set's instances (all, or those of `sop_uids`), by SOP UID;
+        every instance asked for is a key, an empty list when it has none."""
+        wanted = None if sop_uids is None else set(sop_uids)
+        found: dict[str, list[BulkRecord]] = {uid: [] for uid in wanted or ()}
+        rows = self.db.all("SELECT sop_uid, path, blob, length FROM bulk_data WHERE image_set_id = ?", image_set_id)
+        for r in rows:
+            if wanted is None or r["sop_uid"] in wanted:
+                found.setdefault(r["sop_uid"], []).append(BulkRecord(r["path"], r["blob"], int(r["length"])))
+        return found
+
+    def bulk_blobs(self, image_set_id: str, sop_uids: Iterable[str]) -> list[str]:
+        """The blobs of the large binary values of some instances of the image set (to purge once replaced)."""
+        return [record.blob for records in self.bulk_records(image_set_id, sop_uids).values() for record in records]
+
     def primary_for(self, datastore_id: str, study_uid: str, series_uid: str) -> sqlite3.Row | None:
         """The primary image set of a series (inside a write transaction of this thread: as that sees it)."""
         return self.db.one(
@@ -223,9 +273,11 @@ class ImageSetStore:
         )
 
     def purge_unreferenced(self, blobs: Iterable[str]) -> None:
-        """Delete blob files no frame or version refers to any more (after an image set is deleted)."""
+        """Delete blob files no frame, bulk data value or version refers to any more (after an image set is deleted
+        or an instance's large values were replaced)."""
         for key in set(blobs):
             in_frames = self.db.one("SELECT 1 FROM frames WHERE blob = ? LIMIT 1", key)
+            in_bulk_data = self.db.one("SELECT 1 FROM bulk_data WHERE blob = ? LIMIT 1", key)
             in_versions = self.db.one("SELECT 1 FROM versions WHERE metadata_blob = ? LIMIT 1", key)
-            if in_frames is None and in_versions is None:
+            if in_frames is None and in_bulk_data is None and in_versions is None:
                 self.blobs.delete(key)

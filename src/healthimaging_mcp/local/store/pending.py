@@ -93,8 +93,9 @@ class PendingWrites:
 
     @staticmethod
     def _erase(conn: sqlite3.Connection, image_set_id: str) -> list[str]:
-        """Delete an image set's versions, frames and tags; returns the blobs they referred to."""
+        """Delete an image set's versions, frames, bulk data values and tags; returns the blobs they referred to."""
         blobs = [r["blob"] for r in conn.execute("SELECT blob FROM frames WHERE image_set_id = ?", (image_set_id,))]
+        blobs += [r["blob"] for r in conn.execute("SELECT blob FROM bulk_data WHERE image_set_id = ?", (image_set_id,))]
         blobs += [
             r["metadata_blob"]
             for r in conn.execute("SELECT metadata_blob FROM versions WHERE image_set_id = ?", (image_set_id,))
@@ -106,6 +107,7 @@ class PendingWrites:
             (now, now, image_set_id),
         )
         conn.execute("DELETE FROM frames WHERE image_set_id = ?", (image_set_id,))
+        conn.execute("DELETE FROM bulk_data WHERE image_set_id = ?", (image_set_id,))
         conn.execute("DELETE FROM versions WHERE image_set_id = ?", (image_set_id,))
         conn.execute("DELETE FROM tags WHERE resource_arn = (SELECT arn FROM image_sets WHERE id = ?)", (image_set_id,))
         conn.execute("DELETE FROM pending_writes WHERE image_set_id = ?", (image_set_id,))
