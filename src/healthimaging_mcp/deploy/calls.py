@@ -11,16 +11,19 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
 from ..middleware import typed_sdk_failure
-from .auth import Caller, Capability, current_caller, missing_scope
+from .auth import Caller, Capability, current_caller, missing_scope, scope_names
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 RESOURCE_ID = re.compile(r"^[0-9a-z]{32}$")
 TOOL_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -92,8 +95,9 @@ def touched(datastore_id: str, image_set_ids: Iterable[str] = ()) -> None:
         call._collect({"datastore_id": datastore_id, "image_set_ids": list(image_set_ids)})  # IDs only
 
 
-def require(capability: Capability, scopes: Mapping[Capability, str], what: str, next_step: str) -> None:
+def require(capability: Capability, settings: Settings, what: str, next_step: str) -> None:
     """Refuse `what` with access_denied naming the scope (audited as denied) unless the caller may `capability`."""
+    scopes = scope_names(settings)
     call = _SERVING.get()
     caller = call.caller if call is not None else current_caller(scopes)
     if caller.may(capability):

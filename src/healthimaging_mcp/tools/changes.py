@@ -15,7 +15,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import Field
 
 from ..aws.waiting import settled_state
-from ..deploy.auth import Capability, scope_names
+from ..deploy.auth import Capability
 from ..deploy.calls import require
 from ..dicom.document import ImageSetDocument
 from ..errors import HealthImagingError, invalid
@@ -117,7 +117,7 @@ def _describe_update(rt: Runtime, args: dict[str, Any]) -> str | None:
         return None
     require(  # before the user is asked
         Capability.DELETE,
-        scope_names(rt.settings),
+        rt.settings,
         "an update that removes series or instances, or removes attributes study-wide",
         "Set or remove attributes of this image set only, or ask an administrator for a token with that scope.",
     )

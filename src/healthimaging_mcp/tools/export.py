@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from ..deploy.auth import Capability, scope_names
+from ..deploy.auth import Capability
 from ..deploy.calls import require, touched
 from ..dicom.deidentify import Deidentifier
 from ..errors import invalid
@@ -100,7 +100,7 @@ def _destination(rt: Runtime, destination: str | None) -> Destination:
             )
         require(
             Capability.WRITE,
-            scope_names(rt.settings),
+            rt.settings,
             "exporting to S3",
             "Export to a folder in the output folder instead, or ask an administrator for a token with that scope.",
         )

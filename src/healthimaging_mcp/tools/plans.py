@@ -18,7 +18,7 @@ from mcp.server.mcpserver.resolve import Resolve
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from ..deploy.auth import Capability, scope_names
+from ..deploy.auth import Capability
 from ..deploy.calls import require, touched
 from ..errors import invalid
 from ..files import output_path, write_file
@@ -114,7 +114,7 @@ def _require_delete(rt: Runtime, erase: bool, change: Change) -> None:
     if erase or change.removes:
         require(
             Capability.DELETE,
-            scope_names(rt.settings),
+            rt.settings,
             "a plan that erases image sets, removes series or instances, or de-identifies in place",
             "Plan a correction (set_attributes) instead, or ask an administrator for a token with that scope.",
         )

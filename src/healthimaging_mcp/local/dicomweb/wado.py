@@ -96,23 +96,16 @@ class WadoRetrieve:
 
     def series_metadata(self, ref: SeriesRef, urls: ResourceUrls) -> list[dict[str, Any]]:
         found = self.find_series(ref)
-        bulk = self.image_sets.bulk_records(found.image_set_id)
+        bulk = self.image_sets.bulk_records(found.image_set_id)  # one query for the whole series
         return [
-            self._instance_json(found, instance, bulk.get(instance.sop_uid, []), ref, urls)
-            for instance in found.view.instances
+            _instance_json(self._with_bulk(found.attributes(i), bulk.get(i.sop_uid, [])), i, ref, urls)
+            for i in found.view.instances
         ]
 
     def instance_metadata(self, ref: SeriesRef, sop_uid: str, urls: ResourceUrls) -> list[dict[str, Any]]:
         found = self.find_series(ref)
         instance = found.instance(sop_uid)
-        bulk = self.image_sets.bulk_records(found.image_set_id, [sop_uid])[sop_uid]
-        return [self._instance_json(found, instance, bulk, ref, urls)]
-
-    def _instance_json(
-        self, found: FoundSeries, instance: InstanceView, bulk: list[BulkRecord], ref: SeriesRef, urls: ResourceUrls
-    ) -> dict[str, Any]:
-        locator = urls.bulk_data_locator(ref.study_uid, ref.series_uid, instance.sop_uid)
-        return dicom_json(self._with_bulk(found.attributes(instance), bulk), instance.vrs, bulk_data=locator)
+        return [_instance_json(self._attributes(found, instance), instance, ref, urls)]
 
     def _attributes(self, found: FoundSeries, instance: InstanceView) -> ChainMap[str, Any]:
         """Every attribute of an instance, its binary values kept outside the metadata included."""
@@ -198,6 +191,13 @@ def _frame_indexes(frame_list: str, count: int) -> list[int]:
     if beyond:
         raise NotFoundError(f"Frame {beyond[0]} does not exist: the instance has {count} frame(s)")
     return [n - 1 for n in numbers]
+
+
+def _instance_json(
+    attributes: Mapping[str, Any], instance: InstanceView, ref: SeriesRef, urls: ResourceUrls
+) -> dict[str, Any]:
+    locator = urls.bulk_data_locator(ref.study_uid, ref.series_uid, instance.sop_uid)
+    return dicom_json(attributes, instance.vrs, bulk_data=locator)
 
 
 def _put_value(attributes: MutableMapping[str, Any], path: str, value: StoredBulkData) -> None:

@@ -229,12 +229,14 @@ class ImageSetStore:
             "INSERT OR REPLACE INTO frames VALUES (?, ?, ?, ?)",
             [(image_set_id, f.frame_id, f.blob, f.stored_syntax) for f in frames],
         )
-        for sop_uid, records in (bulk or {}).items():
-            conn.execute("DELETE FROM bulk_data WHERE image_set_id = ? AND sop_uid = ?", (image_set_id, sop_uid))
-            conn.executemany(
-                "INSERT INTO bulk_data VALUES (?, ?, ?, ?, ?)",
-                [(image_set_id, sop_uid, r.path, r.blob, r.length) for r in records],
-            )
+        bulk = bulk or {}
+        conn.executemany(
+            "DELETE FROM bulk_data WHERE image_set_id = ? AND sop_uid = ?", [(image_set_id, uid) for uid in bulk]
+        )
+        conn.executemany(
+            "INSERT INTO bulk_data VALUES (?, ?, ?, ?, ?)",
+            [(image_set_id, uid, r.path, r.blob, r.length) for uid, records in bulk.items() for r in records],
+        )
         if self.write_fault is not None:
             self.write_fault(conn, image_set_id)
 
